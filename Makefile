@@ -1,0 +1,38 @@
+# One obvious way to run everything. The virtual environment is created on first use and
+# reused; it is rebuilt when pyproject.toml changes.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-dev
+DEMO   ?= var/demo
+
+export OPENBLAS_NUM_THREADS := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: install demo test lint bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+demo: $(STAMP)
+	$(BIN)/python -m training.demo --dir $(DEMO)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: $(STAMP)
+	$(BIN)/ruff check recsys training serving tests benchmarks
+	$(BIN)/ruff format --check recsys training serving tests benchmarks
+	$(BIN)/mypy recsys
+
+bench: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow -p no:cacheprovider tests
+	$(BIN)/python -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) var reports .pytest_cache

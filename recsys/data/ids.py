@@ -1,0 +1,105 @@
+"""External <-> internal id mapping.
+
+An :class:`IdMap` owns the translation between the ids a shop uses (strings) and the dense
+integer indices of the training matrix. It is frozen, keeps first-seen order, grows only by
+appending (so indices never move), and is saved with every model so that training and serving
+agree on indices. Internal indices never leak out of the public API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from recsys.errors import UnknownIdError
+
+MissingPolicy = Literal["error", "skip", "ignore"]
+
+
+def _as_str_array(values: Iterable[object]) -> np.ndarray:
+    arr = np.asarray(list(values) if not isinstance(values, np.ndarray | pd.Series | pd.Index)
+                     else values, dtype=object)
+    return arr.astype(str).astype(object) if arr.size else np.empty(0, dtype=object)
+
+
+@dataclass(frozen=True, eq=False)
+class IdMap:
+    """A frozen, append-only mapping of external string ids to indices ``0..n-1``.
+
+    Build one with :meth:`from_values`; translate with :meth:`to_internal` and
+    :meth:`to_external`.
+    """
+
+    external_ids: np.ndarray
+    _index: pd.Index = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        ids = _as_str_array(self.external_ids)
+        index = pd.Index(ids, dtype=object)
+        if not index.is_unique:
+            dupes = index[index.duplicated()].unique()[:5].tolist()
+            raise ValueError(f"IdMap ids must be unique; duplicated: {dupes}")
+        ids.setflags(write=False)
+        object.__setattr__(self, "external_ids", ids)
+        object.__setattr__(self, "_index", index)
+
+    @classmethod
+    def from_values(cls, values: Iterable[object]) -> IdMap:
+        """Map the distinct values in first-seen order."""
+        return cls(pd.unique(_as_str_array(values)))
+
+    def __len__(self) -> int:
+        return len(self.external_ids)
+
+    def __contains__(self, external_id: object) -> bool:
+        return str(external_id) in self._index
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, IdMap) and np.array_equal(self.external_ids, other.external_ids)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def to_internal(
+        self, external_ids: Iterable[object], *, missing: MissingPolicy = "error"
+    ) -> np.ndarray:
+        """Translate external ids to indices.
+
+        ``missing`` says what happens to unknown ids: ``"error"`` raises
+        :class:`~recsys.errors.UnknownIdError`, ``"skip"`` drops them from the result and
+        ``"ignore"`` keeps their position with index ``-1``.
+        """
+        ids = _as_str_array(external_ids)
+        idx = self._index.get_indexer(ids).astype(np.int64)
+        unknown = idx < 0
+        if unknown.any():
+            if missing == "error":
+                sample = ids[unknown][:5].tolist()
+                raise UnknownIdError(f"{int(unknown.sum())} unknown id(s), e.g. {sample}")
+            if missing == "skip":
+                idx = idx[~unknown]
+            elif missing != "ignore":
+                raise ValueError(f"missing={missing!r}, must be 'error', 'skip' or 'ignore'")
+        return idx
+
+    def to_external(self, internal_ids: np.ndarray | Iterable[int]) -> np.ndarray:
+        """Translate indices back to external ids (raises ``IndexError`` when out of range)."""
+        idx = np.asarray(internal_ids, dtype=np.int64)
+        if idx.size and (idx.min() < 0 or idx.max() >= len(self)):
+            raise IndexError(f"internal id out of range [0, {len(self)})")
+        return self.external_ids[idx]
+
+    def add(self, external_ids: Iterable[object]) -> IdMap:
+        """Return a new map with the unseen ids appended (existing indices never change)."""
+        ids = pd.unique(_as_str_array(external_ids))
+        new = ids[self._index.get_indexer(ids) < 0]
+        if not len(new):
+            return self
+        return IdMap(np.concatenate([self.external_ids, new]))
+
+    def to_array(self) -> np.ndarray:
+        """The ids as a fixed-width unicode array, safe for ``np.savez`` without pickle."""
+        return self.external_ids.astype(str)
