@@ -7,11 +7,20 @@ config file only names what it changes. Files are TOML or JSON (``load_config``)
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from recsys import columns as C
 from recsys.errors import ConfigError
@@ -26,7 +35,8 @@ class IngestConfig(_Section):
 
     ``column_map`` renames source columns to the canonical names in :mod:`recsys.columns`
     (e.g. ``{"Customer ID": "customer_id"}``). ``preset`` names a built-in mapping and rule set
-    (see :mod:`recsys.data.presets`); explicit fields here override it.
+    (see :mod:`recsys.data.presets`), merged in when the config is built: explicit fields here
+    override it and explicit ``column_map`` entries take precedence over the preset's.
     """
 
     preset: str | None = None
@@ -41,11 +51,48 @@ class IngestConfig(_Section):
     zero_price: Literal["reject", "keep"] = "reject"
     duplicates: Literal["reject", "keep"] = "reject"
     # The job stops when more than this share of rows is rejected.
-    max_reject_rate: float = Field(0.5, ge=0.0, le=1.0)
+    max_reject_rate: float = Field(default=0.5, ge=0.0, le=1.0)
     # Timestamps without a zone are read as this zone and stored as naive UTC.
     timezone: str = "UTC"
     # Fewer usable events than this and the job stops: too small to train.
-    min_events: int = Field(10, ge=1)
+    min_events: int = Field(default=10, ge=1)
+    # The price column holds the line total (quantity x unit price), e.g. dunnhumby
+    # ``sales_value``; the unit price is price / |quantity|.
+    price_is_line_total: bool = False
+    # Source event type values -> vocabulary (``{"order": "purchase", "pageview": "view"}``).
+    event_type_map: dict[str, str] = Field(default_factory=dict)
+    # strptime format of the timestamp column when inference would be ambiguous (day/month).
+    timestamp_format: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_preset(cls, data: Any) -> Any:
+        # Merging here (not at use) keeps a preset's values through model_dump() round trips
+        # such as Config.with_overrides; explicitly given fields win over the preset's.
+        if isinstance(data, dict) and data.get("preset") is not None:
+            from recsys.data.presets import merge_preset  # lazy: presets imports this module
+
+            return merge_preset(data)
+        return data
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {v!r} (expected an IANA name like 'UTC')") from None
+        return v
+
+    @field_validator("non_product_pattern")
+    @classmethod
+    def _valid_pattern(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                re.compile(v)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression {v!r}: {exc}") from None
+        return v
 
 
 class MatrixConfig(_Section):
@@ -57,7 +104,7 @@ class MatrixConfig(_Section):
     # Per-event contribution scaling by quantity: 1 ("count"), q ("linear") or 1+ln(q) ("log").
     quantity: Literal["count", "linear", "log"] = "log"
     # Exponential time decay of each event's weight (None: no decay).
-    half_life_days: float | None = Field(None, gt=0)
+    half_life_days: float | None = Field(default=None, gt=0)
 
     @field_validator("event_weights")
     @classmethod
@@ -86,7 +133,7 @@ class Config(_Section):
 
     def with_overrides(self, **sections: Any) -> Config:
         """A copy with whole sections or fields replaced (``ingest={"preset": "x"}``)."""
-        data = self.model_dump()
+        data = self.model_dump(exclude_unset=True)
         for key, value in sections.items():
             if isinstance(value, dict) and isinstance(data.get(key), dict):
                 data[key] = {**data[key], **value}

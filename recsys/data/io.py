@@ -1,0 +1,136 @@
+"""Reading input tables (CSV, gzipped CSV, Parquet) with clear errors.
+
+CSV columns are read as text: ids keep their exact spelling (leading zeros, no ``13085.0``
+float artefacts), and a rejects file can echo a row exactly as it was read. Typed parsing
+(numbers, timestamps) happens in :mod:`recsys.data.validate`, where a failure becomes a
+reject reason instead of a crash. Parquet columns keep their stored types.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+from pathlib import Path
+
+import pandas as pd
+
+from recsys.errors import DataError
+
+CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".txt.gz")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+_DELIMITERS = (",", ";", "\t", "|")
+
+
+def table_format(path: str | Path) -> str:
+    """``"csv"`` or ``"parquet"`` from the file name; :class:`DataError` for anything else."""
+    name = Path(path).name.lower()
+    if name.endswith(PARQUET_SUFFIXES):
+        return "parquet"
+    if name.endswith(CSV_SUFFIXES):
+        return "csv"
+    raise DataError(
+        f"cannot read {path}: unsupported file type (expected one of "
+        f"{', '.join(CSV_SUFFIXES + PARQUET_SUFFIXES)})"
+    )
+
+
+def _first_line(path: Path) -> str:
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
+            return fh.readline()
+    except (OSError, EOFError) as exc:
+        raise DataError(f"cannot read {path}: {exc}") from None
+
+
+def _header(line: str) -> tuple[str, list[str]]:
+    """The delimiter (the most frequent candidate in the header line) and the column names."""
+    delim = max(_DELIMITERS, key=line.count)
+    if not line.count(delim):
+        delim = ","
+    names = next(csv.reader([line.rstrip("\r\n")], delimiter=delim), [])
+    return delim, names
+
+
+def _check_columns(path: Path, found: list[str], columns: list[str] | None) -> None:
+    if columns is None:
+        return
+    missing = [c for c in columns if c not in found]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {missing}; columns found: {found}")
+
+
+def _read_csv(path: Path, columns: list[str] | None) -> pd.DataFrame:
+    if path.stat().st_size == 0:
+        raise DataError(f"{path} is empty (0 bytes); expected a header line and rows")
+    line = _first_line(path)
+    if not line.strip():
+        raise DataError(f"{path} is empty: no header line")
+    delim, names = _header(line)
+    _check_columns(path, names, columns)
+    kwargs = {"sep": delim, "dtype": str, "usecols": columns}
+    try:
+        # The pyarrow parser is several times faster; the C parser is the fallback for what
+        # it rejects (odd encodings, quoting) and gives the clearer error message.
+        return pd.read_csv(path, engine="pyarrow", **kwargs)  # type: ignore[call-overload]
+    except Exception:  # noqa: BLE001 - any pyarrow failure: retry with the C parser
+        pass
+    for encoding in ("utf-8", "latin-1"):
+        try:
+            return pd.read_csv(path, encoding=encoding, **kwargs)  # type: ignore[call-overload]
+        except UnicodeDecodeError:
+            continue
+        except pd.errors.EmptyDataError:
+            raise DataError(f"{path} is empty: no header line") from None
+        except (pd.errors.ParserError, ValueError, OSError, EOFError) as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise DataError(f"cannot parse CSV {path}: {reason}") from None
+    raise DataError(f"cannot decode {path}: neither UTF-8 nor Latin-1 text")
+
+
+def _read_parquet(path: Path, columns: list[str] | None) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    try:
+        found = list(pq.read_schema(path).names)
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several unrelated types
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"cannot read Parquet file {path}: {reason}") from None
+    _check_columns(path, found, columns)
+    try:
+        return pd.read_parquet(path, columns=columns)
+    except Exception as exc:  # noqa: BLE001
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"cannot read Parquet file {path}: {reason}") from None
+
+
+def read_table(path: str | Path, *, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read a CSV (``.csv``, ``.csv.gz``, ``.tsv``...) or Parquet file into a DataFrame.
+
+    Parameters
+    ----------
+    path:
+        The file. CSV delimiters (``,`` ``;`` tab ``|``) are detected from the header line;
+        text is UTF-8 with a Latin-1 fallback. Malformed CSV lines stop the read (no row is
+        silently dropped).
+    columns:
+        Read only these columns; a missing one is an error that lists the columns found.
+
+    Returns
+    -------
+    DataFrame with a fresh ``RangeIndex`` (row ``i`` is data row ``i`` of the file). CSV
+    columns are text (``str``, missing values NaN); Parquet columns keep their stored types.
+
+    Raises
+    ------
+    DataError
+        Missing, unreadable, empty or malformed file, unsupported type, missing column.
+    """
+    p = Path(path)
+    fmt = table_format(p)
+    if not p.exists():
+        raise DataError(f"cannot read {p}: no such file")
+    if not p.is_file():
+        raise DataError(f"cannot read {p}: not a regular file")
+    frame = _read_csv(p, columns) if fmt == "csv" else _read_parquet(p, columns)
+    return frame.reset_index(drop=True)

@@ -1,0 +1,109 @@
+import gzip
+
+import pandas as pd
+import pytest
+
+from recsys.data.io import read_table, table_format
+from recsys.errors import DataError
+
+
+def test_csv_columns_are_read_as_text_keeping_id_spelling(tmp_path):
+    path = tmp_path / "events.csv"
+    path.write_text("customer_id,item_id,quantity\n13085,007,12\n,0099,\n")
+    frame = read_table(path)
+    assert frame["item_id"].tolist() == ["007", "0099"]  # leading zeros survive
+    assert frame["customer_id"].tolist()[0] == "13085"
+    assert frame["quantity"].tolist()[0] == "12"
+    assert frame["customer_id"].isna().tolist() == [False, True]
+    assert list(frame.index) == [0, 1]
+
+
+def test_gzipped_csv_and_parquet_give_the_same_rows(tmp_path):
+    original = pd.DataFrame({"a": ["x", "y"], "b": ["1", "2"]})
+    gz = tmp_path / "t.csv.gz"
+    with gzip.open(gz, "wt") as fh:
+        original.to_csv(fh, index=False)
+    pq = tmp_path / "t.parquet"
+    original.to_parquet(pq)
+    for path in (gz, pq):
+        got = read_table(path)
+        assert got["a"].tolist() == ["x", "y"] and got["b"].tolist() == ["1", "2"]
+
+
+def test_parquet_keeps_stored_types_and_selects_columns(tmp_path):
+    pq = tmp_path / "t.parquet"
+    pd.DataFrame({"a": [1.5, 2.0], "b": [1, 2], "c": ["u", "v"]}).to_parquet(pq)
+    got = read_table(pq, columns=["a", "b"])
+    assert list(got.columns) == ["a", "b"]
+    assert got["a"].dtype == "float64" and got["b"].dtype == "int64"
+
+
+@pytest.mark.parametrize("sep", [";", "\t", "|"])
+def test_delimiter_is_detected_from_the_header(tmp_path, sep):
+    path = tmp_path / "events.csv"
+    path.write_text(sep.join(["customer_id", "item_id"]) + "\n" + sep.join(["c1", "i,1"]) + "\n")
+    frame = read_table(path)
+    assert list(frame.columns) == ["customer_id", "item_id"]
+    assert frame.loc[0, "item_id"] == "i,1"
+
+
+def test_latin1_text_is_read(tmp_path):
+    path = tmp_path / "events.csv"
+    path.write_bytes("name,price\nCaf\xe9 mug,2\n".encode("latin-1"))
+    assert read_table(path).loc[0, "name"] == "Caf\xe9 mug"
+
+
+def test_missing_requested_column_lists_the_columns_found(tmp_path):
+    path = tmp_path / "events.csv"
+    path.write_text("a,b\n1,2\n")
+    with pytest.raises(
+        DataError, match=r"missing column\(s\) \['c'\]; columns found: \['a', 'b'\]"
+    ):
+        read_table(path, columns=["a", "c"])
+    pq = tmp_path / "t.parquet"
+    pd.DataFrame({"a": [1]}).to_parquet(pq)
+    with pytest.raises(DataError, match=r"missing column\(s\) \['z'\]; columns found: \['a'\]"):
+        read_table(pq, columns=["z"])
+
+
+def test_unreadable_inputs_say_which_file_and_why(tmp_path):
+    with pytest.raises(DataError, match=r"nope\.csv: no such file"):
+        read_table(tmp_path / "nope.csv")
+    with pytest.raises(DataError, match="unsupported file type"):
+        read_table(tmp_path / "events.xlsx")
+    (tmp_path / "dir.csv").mkdir()
+    with pytest.raises(DataError, match="not a regular file"):
+        read_table(tmp_path / "dir.csv")
+    fake = tmp_path / "fake.parquet"
+    fake.write_text("not parquet at all")
+    with pytest.raises(DataError, match=r"cannot read Parquet file .*fake\.parquet"):
+        read_table(fake)
+    broken = tmp_path / "broken.csv.gz"
+    broken.write_bytes(b"\x1f\x8b\x08\x00garbage")
+    with pytest.raises(DataError, match=r"broken\.csv\.gz"):
+        read_table(broken)
+
+
+def test_empty_and_malformed_csv(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(DataError, match=r"empty\.csv is empty \(0 bytes\)"):
+        read_table(empty)
+    blank = tmp_path / "blank.csv"
+    blank.write_text("\n\n")
+    with pytest.raises(DataError, match="no header"):
+        read_table(blank)
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("a,b\n")
+    assert read_table(header_only).empty
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("a,b\n1,2\n3,4,5\n")
+    with pytest.raises(DataError, match=r"cannot parse CSV .*ragged\.csv"):
+        read_table(ragged)
+
+
+def test_table_format():
+    assert table_format("x/events.CSV.GZ") == "csv"
+    assert table_format("events.pq") == "parquet"
+    with pytest.raises(DataError):
+        table_format("events.json")
