@@ -121,6 +121,7 @@ class Recommender(ABC):
 
     def _check_params(self) -> None:
         """Validate hyperparameters at fit time (override; raise ``ConfigError``)."""
+        return None
 
     # ----------------------------------------------------------------- fitting
     def fit(self, dataset: InteractionDataset) -> Self:
@@ -152,10 +153,26 @@ class Recommender(ABC):
 
     @abstractmethod
     def _score(self, customer_idx: np.ndarray) -> np.ndarray:
-        """Dense ``float32`` scores, shape ``(len(customer_idx), n_items)``; higher is better."""
+        """Dense ``float32`` scores, shape ``(len(customer_idx), n_items)``; higher is better.
+
+        Return a fresh array (the caller masks it in place); ``-inf`` means "not a candidate".
+        """
+
+    def _recommend_batch(
+        self, customer_idx: np.ndarray, k: int, exclude_seen: bool, allowed: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Optional fast path: top-``k`` ``(indices, values)`` for a batch, or ``None``.
+
+        Models with a faster way than dense scores + masking + :func:`topk` (e.g. implicit's
+        multi-threaded top-k over factors) override this. It must honour ``exclude_seen``
+        (the customer's items in ``seen_``) and ``allowed`` (boolean mask of candidate items,
+        ``None`` for all), and mark missing candidates with ``-inf`` values like ``topk``.
+        Returning ``None`` falls back to the generic path.
+        """
+        return None
 
     def _similar(self, item_idx: np.ndarray) -> np.ndarray:
-        """Dense item-item similarity rows, shape ``(len(item_idx), n_items)``."""
+        """Dense item-item similarity rows, shape ``(len(item_idx), n_items)`` (a fresh array)."""
         raise NotImplementedError(f"{type(self).__name__} does not support similar_items")
 
     # ----------------------------------------------------------------- inference
@@ -198,22 +215,45 @@ class Recommender(ABC):
         frames = []
         for part in _batches(len(cidx), self.batch_size):
             rows = cidx[part]
-            scores = np.asarray(self._score(rows), dtype=np.float32)
-            if exclude_seen:
-                seen = self.seen_[rows]
-                scores[np.repeat(np.arange(len(rows)), np.diff(seen.indptr)), seen.indices] = -np.inf
-            if allowed is not None:
-                scores[:, ~allowed] = -np.inf
-            idx, vals = topk(scores, k)
+            fast = self._recommend_batch(rows, k, exclude_seen, allowed)
+            if fast is not None:
+                idx, vals = fast
+            else:
+                idx, vals = self._generic_topk(rows, k, exclude_seen, allowed)
             frames.append(
-                _to_frame(self.customers_.to_external(rows), idx, vals, self.items_,
-                          C.CUSTOMER_ID, C.ITEM_ID)
+                _to_frame(
+                    self.customers_.to_external(rows),
+                    idx,
+                    vals,
+                    self.items_,
+                    C.CUSTOMER_ID,
+                    C.ITEM_ID,
+                )
             )
         if not frames:
-            return pd.DataFrame({c: pd.Series(dtype=t) for c, t in
-                                 zip(C.RECOMMENDATION_COLUMNS, (object, np.int32, object, np.float32),
-                                     strict=True)})
+            return pd.DataFrame(
+                {
+                    c: pd.Series(dtype=t)
+                    for c, t in zip(
+                        C.RECOMMENDATION_COLUMNS,
+                        (object, np.int32, object, np.float32),
+                        strict=True,
+                    )
+                }
+            )
         return pd.concat(frames, ignore_index=True)
+
+    def _generic_topk(
+        self, rows: np.ndarray, k: int, exclude_seen: bool, allowed: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Dense scores, seen/candidate masking, then :func:`topk`."""
+        scores = np.asarray(self._score(rows), dtype=np.float32)
+        if exclude_seen:
+            seen = self.seen_[rows]
+            scores[np.repeat(np.arange(len(rows)), np.diff(seen.indptr)), seen.indices] = -np.inf
+        if allowed is not None:
+            scores[:, ~allowed] = -np.inf
+        return topk(scores, k)
 
     def similar_items(
         self, item_ids: Iterable[object], k: int = 10, *, missing: MissingPolicy = "skip"
@@ -234,13 +274,24 @@ class Recommender(ABC):
             scores[np.arange(len(rows)), rows] = -np.inf
             idx, vals = topk(scores, k)
             frames.append(
-                _to_frame(self.items_.to_external(rows), idx, vals, self.items_,
-                          C.ITEM_ID, C.SIMILAR_ITEM_ID)
+                _to_frame(
+                    self.items_.to_external(rows),
+                    idx,
+                    vals,
+                    self.items_,
+                    C.ITEM_ID,
+                    C.SIMILAR_ITEM_ID,
+                )
             )
         if not frames:
-            return pd.DataFrame({c: pd.Series(dtype=t) for c, t in
-                                 zip(C.SIMILAR_COLUMNS, (object, np.int32, object, np.float32),
-                                     strict=True)})
+            return pd.DataFrame(
+                {
+                    c: pd.Series(dtype=t)
+                    for c, t in zip(
+                        C.SIMILAR_COLUMNS, (object, np.int32, object, np.float32), strict=True
+                    )
+                }
+            )
         return pd.concat(frames, ignore_index=True)
 
     # ----------------------------------------------------------------- persistence
@@ -265,19 +316,19 @@ class Recommender(ABC):
             "fit_time": self.fit_time_,
             "recsys_version": __version__,
         }
-        state = {f"state__{k}": v for k, v in self._get_state().items()}
         seen = self.seen_
+        # Values typed Any: numpy's stub reads ``**arrays`` as its keyword options otherwise.
+        arrays: dict[str, Any] = {
+            "meta": np.array(json.dumps(meta)),
+            "customers": self.customers_.to_array(),
+            "items": self.items_.to_array(),
+            "seen_data": seen.data,
+            "seen_indices": seen.indices,
+            "seen_indptr": seen.indptr,
+        }
+        arrays.update({f"state__{k}": v for k, v in self._get_state().items()})
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(
-            path,
-            meta=np.array(json.dumps(meta)),
-            customers=self.customers_.to_array(),
-            items=self.items_.to_array(),
-            seen_data=seen.data,
-            seen_indices=seen.indices,
-            seen_indptr=seen.indptr,
-            **state,
-        )
+        np.savez(path, **arrays)
         return path
 
     @classmethod

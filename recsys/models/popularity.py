@@ -22,7 +22,9 @@ class PopularityRecommender(Recommender):
         self.item_scores_ = counts.astype(np.float32)
 
     def _score(self, customer_idx: np.ndarray) -> np.ndarray:
-        return np.broadcast_to(self.item_scores_, (len(customer_idx), len(self.item_scores_))).copy()
+        return np.broadcast_to(
+            self.item_scores_, (len(customer_idx), len(self.item_scores_))
+        ).copy()
 
     def _get_state(self) -> dict[str, np.ndarray]:
         return {"item_scores": self.item_scores_}

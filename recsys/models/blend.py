@@ -1,0 +1,98 @@
+"""A weighted blend of registered models, e.g. "buy it again" + a collaborative model.
+
+Each component's scores are min-max normalised per customer (so models with different score
+scales combine fairly) and summed with the component weights. With ``exclude_seen=True`` the
+repeat ranker contributes nothing but a popularity tie-break, so the blend behaves like its
+collaborative part on new items; without it, items the customer re-buys rise to the top and
+the collaborative part fills the rest of the list.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from recsys.data.dataset import InteractionDataset
+from recsys.errors import ConfigError
+from recsys.models.base import Recommender
+from recsys.models.registry import MODELS, make_model, register
+
+DEFAULT_COMPONENTS: tuple[dict[str, Any], ...] = (
+    {"model": "repeat", "weight": 1.0, "params": {}},
+    {"model": "als", "weight": 0.5, "params": {}},
+)
+
+
+def _minmax_rows(scores: np.ndarray) -> np.ndarray:
+    finite = np.isfinite(scores)
+    lo = np.where(finite, scores, np.inf).min(axis=1, keepdims=True)
+    hi = np.where(finite, scores, -np.inf).max(axis=1, keepdims=True)
+    span = hi - lo
+    out = np.where(span > 0, (scores - lo) / np.where(span > 0, span, 1.0), 0.0)
+    return np.where(finite, out, 0.0).astype(np.float32)
+
+
+@register
+class BlendRecommender(Recommender):
+    """Weighted sum of per-customer normalised component scores.
+
+    Parameters
+    ----------
+    components:
+        List of ``{"model": name, "weight": w, "params": {...}}``; ``None`` means repeat
+        ranker (weight 1) + ALS (weight 0.5).
+    """
+
+    name = "blend"
+
+    def __init__(self, components: list[dict[str, Any]] | None = None) -> None:
+        self.components = components
+
+    def _resolved(self) -> list[dict[str, Any]]:
+        return [dict(c) for c in (self.components or DEFAULT_COMPONENTS)]
+
+    def _check_params(self) -> None:
+        comps = self._resolved()
+        if not comps:
+            raise ConfigError("blend needs at least one component")
+        for c in comps:
+            if c.get("model") not in MODELS or c.get("model") == self.name:
+                raise ConfigError(f"blend component {c.get('model')!r} is not a registered model")
+            if not float(c.get("weight", 1.0)) > 0:
+                raise ConfigError(f"blend component {c['model']!r}: weight must be > 0")
+
+    def _fit(self, dataset: InteractionDataset) -> None:
+        comps = self._resolved()
+        self.models_ = [make_model(c["model"], **c.get("params", {})).fit(dataset) for c in comps]
+        self.weights_ = np.array([float(c.get("weight", 1.0)) for c in comps], dtype=np.float32)
+
+    def _score(self, customer_idx: np.ndarray) -> np.ndarray:
+        total = np.zeros((len(customer_idx), len(self.items_)), dtype=np.float32)
+        for model, weight in zip(self.models_, self.weights_, strict=True):
+            total += weight * _minmax_rows(np.asarray(model._score(customer_idx)))
+        return total
+
+    def similarity_model(self) -> Recommender | None:
+        """The first fitted component that supports ``similar_items`` (for item pages)."""
+        self._check_fitted()
+        return next((m for m in self.models_ if m.supports_similar), None)
+
+    def _get_state(self) -> dict[str, np.ndarray]:
+        state: dict[str, np.ndarray] = {"weights": self.weights_}
+        for i, model in enumerate(self.models_):
+            state.update({f"c{i}__{k}": v for k, v in model._get_state().items()})
+        return state
+
+    def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        self.weights_ = state["weights"]
+        self.models_ = []
+        for i, c in enumerate(self._resolved()):
+            model = make_model(c["model"], **c.get("params", {}))
+            model.customers_, model.items_, model.seen_ = self.customers_, self.items_, self.seen_
+            model.fit_time_ = 0.0
+            prefix = f"c{i}__"
+            model._set_state(
+                {k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)}
+            )
+            self.models_.append(model)
