@@ -1,0 +1,1 @@
+"""Offline jobs: compose the ``recsys`` library into generate / evaluate / train / publish."""

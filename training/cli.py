@@ -1,0 +1,250 @@
+"""The ``recsys`` command line.
+
+Each command is a thin shell over a job function importable from Python. Errors caused by
+input or configuration print one line on stderr and exit with the error's code (2 for bad
+data/config, 3 for a failed fit, 4 for the store); no traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from recsys.config import load_config
+from recsys.errors import RecsysError
+from training.progress import Reporter
+
+app = typer.Typer(
+    name="recsys",
+    help="Personalization engine: generate, evaluate, train, publish and serve.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="TOML or JSON config file.", dir_okay=False)
+]
+Preset = Annotated[
+    str | None, typer.Option("--preset", help="Column mapping preset, e.g. online-retail.")
+]
+
+
+def _csv_list(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the shop into.")],
+    customers: int = 2000,
+    items: int = 500,
+    days: int = 180,
+    seed: int = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Generate a synthetic shop with planted structure (deterministic for a seed)."""
+    from recsys.data.synthetic import generate_shop
+
+    rep = Reporter(quiet)
+    with rep.step(f"Generating {customers:,} customers x {items:,} items over {days} days"):
+        shop = generate_shop(customers=customers, items=items, days=days, seed=seed)
+        paths = shop.write(out)
+    rep.info(f"  {len(shop.events):,} events; files: " + ", ".join(str(p) for p in paths.values()))
+
+
+@app.command()
+def evaluate(
+    events: Annotated[Path, typer.Option("--events", help="Events file (CSV or Parquet).")],
+    items: Annotated[Path | None, typer.Option("--items", help="Items file.")] = None,
+    models: Annotated[
+        str | None, typer.Option("--models", help="Comma-separated model names.")
+    ] = None,
+    k: Annotated[int | None, typer.Option("--k", help="List length for the metrics.")] = None,
+    test_days: Annotated[
+        int | None, typer.Option("--test-days", help="Hold out the last N days.")
+    ] = None,
+    cutoff: Annotated[str | None, typer.Option("--cutoff", help="Hold out from this date.")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Where to write CSV/Markdown/rejects.")] = Path(
+        "reports"
+    ),
+    preset: Preset = None,
+    config: ConfigOpt = None,
+    quiet: Quiet = False,
+) -> None:
+    """Compare models side by side on one temporal split, on both protocols."""
+    from training.evaluate import DEFAULT_MODELS, run_evaluation
+
+    cfg = load_config(config)
+    ev = {key: v for key, v in {"k": k, "test_days": test_days, "cutoff": cutoff}.items() if v}
+    cfg = cfg.with_overrides(ingest={"preset": preset} if preset else {}, evaluation=ev)
+    rep = Reporter(quiet)
+    job = run_evaluation(
+        events,
+        config=cfg,
+        models=_csv_list(models) or DEFAULT_MODELS,
+        items_path=items,
+        out_dir=out,
+        reporter=rep,
+    )
+    typer.echo(job.result.to_markdown())
+    rep.info("Wrote " + ", ".join(f"{name}: {path}" for name, path in job.outputs.items()))
+
+
+Redis = Annotated[
+    str | None,
+    typer.Option("--redis", help="Redis URL (default: $RECSYS_REDIS_URL, else embedded)."),
+]
+Namespace = Annotated[
+    str, typer.Option("--namespace", envvar="RECSYS_NAMESPACE", help="Redis key prefix.")
+]
+
+
+@app.command()
+def train(
+    events: Annotated[Path, typer.Option("--events", help="Events file (CSV or Parquet).")],
+    out: Annotated[Path, typer.Option("--out", help="Bundle root; writes OUT/<version>/.")],
+    items: Annotated[Path | None, typer.Option("--items", help="Items file.")] = None,
+    customers: Annotated[Path | None, typer.Option("--customers", help="Customers file.")] = None,
+    models: Annotated[
+        str | None, typer.Option("--models", help="Candidate models (comma-separated).")
+    ] = None,
+    top_n: Annotated[int, typer.Option("--top-n", min=1, max=500)] = 50,
+    no_eval: Annotated[
+        bool, typer.Option("--no-eval", help="Skip the holdout; train the first candidate.")
+    ] = False,
+    preset: Preset = None,
+    config: ConfigOpt = None,
+    quiet: Quiet = False,
+) -> None:
+    """Validate, evaluate candidates, pick the best, retrain on all data, write a bundle."""
+    from training.train import run_training
+
+    cfg = load_config(config)
+    if preset:
+        cfg = cfg.with_overrides(ingest={"preset": preset})
+    rep = Reporter(quiet)
+    result = run_training(
+        events,
+        config=cfg,
+        out_dir=out,
+        items_path=items,
+        customers_path=customers,
+        candidates=_csv_list(models),
+        top_n=top_n,
+        skip_evaluation=no_eval,
+        reporter=rep,
+    )
+    if result.evaluation is not None:
+        rep.info(result.evaluation.to_markdown())
+    typer.echo(str(result.bundle_dir))
+
+
+@app.command()
+def publish(
+    bundle: Annotated[Path, typer.Argument(help="A bundle directory OUT/<version>.")],
+    redis: Redis = None,
+    namespace: Namespace = "recsys",
+    keep: Annotated[int, typer.Option("--keep", min=1, help="Versions kept for rollback.")] = 2,
+    quiet: Quiet = False,
+) -> None:
+    """Publish a bundle to Redis under its version and switch the active pointer."""
+    from recsys.store.connection import connect
+    from recsys.store.publish import publish as publish_bundle
+
+    rep = Reporter(quiet)
+    client = connect(redis)
+    with rep.step(f"Publishing {bundle}"):
+        res = publish_bundle(bundle, client, namespace=namespace, keep=keep, progress=rep)
+    rep.info(
+        f"  {res.n_keys:,} keys, {res.bytes_written / 1e6:.1f} MB in {res.seconds:.2f} s; "
+        f"deleted versions: {', '.join(res.deleted_versions) or 'none'}"
+    )
+    typer.echo(res.version)
+
+
+@app.command()
+def versions(redis: Redis = None, namespace: Namespace = "recsys") -> None:
+    """List published versions (the active one is marked with *)."""
+    from recsys.store.connection import connect
+    from recsys.store.versions import list_versions
+
+    infos = list_versions(connect(redis), namespace)
+    if not infos:
+        typer.echo("no versions published")
+    for info in infos:
+        mark = "*" if info.active else " "
+        typer.echo(f"{mark} {info.version}  published {info.published_at}")
+
+
+@app.command()
+def rollback(
+    version: Annotated[str, typer.Argument(help="A kept version to make active.")],
+    redis: Redis = None,
+    namespace: Namespace = "recsys",
+) -> None:
+    """Make a previously published (and kept) version active again."""
+    from recsys.store.connection import connect
+    from recsys.store.versions import rollback as do_rollback
+
+    do_rollback(connect(redis), namespace, version)
+    typer.echo(f"active version: {version}")
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option(min=1)] = 1,
+    redis: Redis = None,
+    namespace: Namespace = "recsys",
+) -> None:
+    """Run the HTTP API (replaces this process with the serving process)."""
+    from recsys.store.connection import resolve_redis_url
+
+    env = dict(os.environ, RECSYS_REDIS_URL=resolve_redis_url(redis), RECSYS_NAMESPACE=namespace)
+    args = [
+        sys.executable,
+        "-m",
+        "serving",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
+    sys.stdout.flush()
+    os.execve(sys.executable, args, env)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: runs the app and turns RecsysError into a one-line message."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except RecsysError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except typer.Abort:
+        print("aborted", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        # Usage errors (click's, or the copy typer vendors) know how to print themselves.
+        if callable(getattr(exc, "show", None)) and isinstance(
+            getattr(exc, "exit_code", None), int
+        ):
+            exc.show()
+            return int(exc.exit_code)
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

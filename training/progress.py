@@ -1,0 +1,36 @@
+"""Progress reporting for long steps: timed lines on stderr, silenced by ``--quiet``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+
+
+class Reporter:
+    """Prints ``• step ... done (1.2 s)`` lines on stderr; does nothing when quiet."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self.console = Console(stderr=True, highlight=False)
+
+    def info(self, message: str) -> None:
+        if not self.quiet:
+            self.console.print(message)
+
+    def __call__(self, message: str) -> None:  # usable as a plain progress callback
+        self.info(f"  [dim]{message}[/dim]")
+
+    @contextmanager
+    def step(self, message: str) -> Iterator[None]:
+        if self.quiet:
+            yield
+            return
+        start = time.perf_counter()
+        with self.console.status(f"{message} ..."):
+            yield
+        self.console.print(
+            f"[green]✓[/green] {message} [dim]({time.perf_counter() - start:.1f} s)[/dim]"
+        )
