@@ -1,0 +1,139 @@
+"""Redis key names: pure functions, one place, exact bytes pinned by golden tests.
+
+Layout (see ``docs/storage-format.md``)::
+
+    {ns}:active                    STRING  id of the active version (the pointer)
+    {ns}:versions                  ZSET    complete versions -> publish time (unix seconds)
+    {ns}:pending                   SET     versions whose publish started and has not finished
+    {ns}:lock                      STRING  publish lock (token, with a TTL)
+    {ns}:v:{version}:manifest      STRING  the bundle's manifest.json
+    {ns}:v:{version}:info          STRING  JSON publish statistics
+    {ns}:v:{version}:catalog       STRING  JSON columnar catalog (item order = list indices)
+    {ns}:v:{version}:popular       HASH    segment -> ranked list
+    {ns}:v:{version}:c:{customer}  HASH    field -> value (``rec``, ``again``, ``seg``)
+    {ns}:v:{version}:i:{item}      HASH    field -> ranked list (``sim``)
+
+No key carries a hash tag and no code path sends a multi-key command, so every key may live in
+any Redis Cluster slot. Namespaces and versions are restricted to a safe alphabet (no braces,
+no glob characters, no whitespace); customer and item ids are used as UTF-8 bytes, verbatim.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from recsys.errors import ConfigError
+
+DEFAULT_NAMESPACE: Final = "recsys"
+
+# Per-customer HASH fields.
+FIELD_RECOMMENDATIONS: Final = b"rec"
+FIELD_BUY_AGAIN: Final = b"again"
+FIELD_SEGMENT: Final = b"seg"
+# Per-item HASH fields.
+FIELD_SIMILAR: Final = b"sim"
+# Segment name of the global popular list (a field of the ``popular`` HASH).
+GLOBAL_SEGMENT: Final = "_all"
+
+_NAMESPACE_RE: Final = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
+_VERSION_RE: Final = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
+_GLOB_SPECIAL: Final = re.compile(rb"([*?\[\]\\])")
+
+
+def check_namespace(namespace: str) -> str:
+    """Return ``namespace`` if it is usable as a key prefix, else raise ConfigError."""
+    if not isinstance(namespace, str) or not _NAMESPACE_RE.fullmatch(namespace):
+        raise ConfigError(
+            f"invalid Redis namespace {namespace!r}: expected 1-64 characters from "
+            "letters, digits and _ . - :"
+        )
+    return namespace
+
+
+def check_version(version: str) -> str:
+    """Return ``version`` if it is a valid version id, else raise ConfigError."""
+    if not isinstance(version, str) or not _VERSION_RE.fullmatch(version):
+        raise ConfigError(
+            f"invalid version id {version!r}: expected 1-64 characters from letters, digits "
+            "and _ . -"
+        )
+    return version
+
+
+def _ns(namespace: str) -> bytes:
+    return check_namespace(namespace).encode()
+
+
+def active_key(namespace: str) -> bytes:
+    """The pointer naming the active version."""
+    return _ns(namespace) + b":active"
+
+
+def versions_key(namespace: str) -> bytes:
+    """ZSET of complete versions scored by publish time."""
+    return _ns(namespace) + b":versions"
+
+
+def pending_key(namespace: str) -> bytes:
+    """SET of versions being written (or abandoned mid-write)."""
+    return _ns(namespace) + b":pending"
+
+
+def lock_key(namespace: str) -> bytes:
+    """The publish lock: one publisher per namespace at a time."""
+    return _ns(namespace) + b":lock"
+
+
+def version_prefix(namespace: str, version: str) -> bytes:
+    """Prefix shared by every key of one version."""
+    return _ns(namespace) + b":v:" + check_version(version).encode() + b":"
+
+
+def manifest_key(namespace: str, version: str) -> bytes:
+    return version_prefix(namespace, version) + b"manifest"
+
+
+def info_key(namespace: str, version: str) -> bytes:
+    return version_prefix(namespace, version) + b"info"
+
+
+def catalog_key(namespace: str, version: str) -> bytes:
+    return version_prefix(namespace, version) + b"catalog"
+
+
+def popular_key(namespace: str, version: str) -> bytes:
+    return version_prefix(namespace, version) + b"popular"
+
+
+def customer_prefix(namespace: str, version: str) -> bytes:
+    """Prefix of the per-customer keys; the key is this prefix + UTF-8 customer id."""
+    return version_prefix(namespace, version) + b"c:"
+
+
+def item_prefix(namespace: str, version: str) -> bytes:
+    """Prefix of the per-item keys; the key is this prefix + UTF-8 item id."""
+    return version_prefix(namespace, version) + b"i:"
+
+
+def customer_key(namespace: str, version: str, customer_id: str) -> bytes:
+    return customer_prefix(namespace, version) + str(customer_id).encode()
+
+
+def item_key(namespace: str, version: str, item_id: str) -> bytes:
+    return item_prefix(namespace, version) + str(item_id).encode()
+
+
+def glob_escape(raw: bytes) -> bytes:
+    """Escape the glob characters of a SCAN MATCH pattern (``* ? [ ] \\``)."""
+    return _GLOB_SPECIAL.sub(rb"\\\1", raw)
+
+
+def version_pattern(namespace: str, version: str) -> bytes:
+    """SCAN MATCH pattern for every key of one version (maintenance only, never on requests)."""
+    return glob_escape(version_prefix(namespace, version)) + b"*"
+
+
+def namespace_pattern(namespace: str) -> bytes:
+    """SCAN MATCH pattern for every key of a namespace (maintenance and test cleanup)."""
+    return glob_escape(_ns(namespace)) + b":*"
