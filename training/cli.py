@@ -141,7 +141,7 @@ def train(
         reporter=rep,
     )
     if result.evaluation is not None:
-        rep.info(result.evaluation.to_markdown())
+        rep.text(result.evaluation.to_markdown())
     typer.echo(str(result.bundle_dir))
 
 

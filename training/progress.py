@@ -20,6 +20,11 @@ class Reporter:
         if not self.quiet:
             self.console.print(message)
 
+    def text(self, text: str) -> None:
+        """Print plain text (tables) as is: no markup, no wrapping."""
+        if not self.quiet:
+            self.console.print(text, markup=False, highlight=False, soft_wrap=True)
+
     def __call__(self, message: str) -> None:  # usable as a plain progress callback
         self.info(f"  [dim]{message}[/dim]")
 

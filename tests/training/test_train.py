@@ -1,0 +1,127 @@
+"""``recsys train``: the bundle is complete, consistent and honest about what it did."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recsys.config import Config
+from recsys.errors import DataError
+from recsys.models import load_model
+from recsys.store.bundle import Bundle
+from training.cli import main
+from training.train import run_training
+
+CANDIDATES = ("popular", "itemknn", "repeat", "blend")
+FAST_BLEND = {
+    "blend": {
+        "components": [
+            {"model": "repeat", "weight": 1.0},
+            {"model": "itemknn", "weight": 0.5},
+        ]
+    }
+}
+
+
+@pytest.fixture(scope="module")
+def trained(shop_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("bundles")
+    return run_training(
+        shop_dir / "events.parquet",
+        config=Config(models=FAST_BLEND),
+        out_dir=out,
+        items_path=shop_dir / "items.csv",
+        customers_path=shop_dir / "customers.csv",
+        candidates=CANDIDATES,
+        top_n=20,
+    )
+
+
+def test_bundle_has_every_artifact_and_a_complete_manifest(trained):
+    bundle = Bundle.open(trained.bundle_dir)
+    m = json.loads((trained.bundle_dir / "manifest.json").read_text())
+    assert m["version"] == trained.version == trained.bundle_dir.name
+    for key in (
+        "created_at",
+        "data_fingerprint",
+        "config",
+        "rows",
+        "rejects",
+        "metrics",
+        "chosen_model",
+        "library_versions",
+        "top_n",
+    ):
+        assert key in m, key
+    assert m["chosen_model"] in CANDIDATES
+    assert {r["model"] for r in m["metrics"]} == set(CANDIDATES)
+    assert m["rows"]["accepted"] + m["rejects"]["n_rejected"] == m["rows"]["input"]
+    assert m["library_versions"]["implicit"] != "not installed"
+    assert len(bundle.recommendations()) > 0 and len(bundle.similar_items()) > 0
+    assert set(bundle.popular()["segment"]) == {"_all"}
+    assert not list(trained.bundle_dir.parent.glob(".tmp-*")), "temporary bundle left behind"
+
+
+def test_chosen_model_is_the_best_worst_protocol_candidate(trained):
+    rel = trained.manifest["relative_scores"]
+    worst = {name: min(scores.values()) for name, scores in rel.items()}
+    assert trained.manifest["chosen_model"] == max(worst, key=worst.get)
+
+
+def test_recommendations_are_top_n_and_never_already_bought(trained, small_shop):
+    recs = pd.read_parquet(trained.bundle_dir / "recommendations.parquet")
+    assert recs.groupby("customer_id")["rank"].max().max() == 20
+    bought = small_shop.events[["customer_id", "item_id"]].drop_duplicates()
+    leaked = recs.merge(bought, on=["customer_id", "item_id"])
+    assert leaked.empty, leaked.head()
+
+
+def test_saved_model_reloads_and_reproduces_the_bundle(trained):
+    model = load_model(trained.bundle_dir / "model.npz")
+    recs = pd.read_parquet(trained.bundle_dir / "recommendations.parquet")
+    some = recs["customer_id"].drop_duplicates().head(25)
+    again = model.recommend(some, k=20)
+    expected = recs[recs["customer_id"].isin(some)].reset_index(drop=True)
+    assert again["item_id"].tolist() == expected["item_id"].tolist()
+    np.testing.assert_allclose(again["score"], expected["score"], rtol=1e-5)
+
+
+def test_catalog_carries_item_attributes_for_serving_filters(trained, small_shop):
+    items = pd.read_parquet(trained.bundle_dir / "items.parquet")
+    shop_items = small_shop.items.set_index("item_id")
+    assert set(items["item_id"]) == set(shop_items.index.astype(str))
+    merged = items.merge(shop_items, left_on="item_id", right_index=True, suffixes=("", "_shop"))
+    assert (merged["in_stock"] == merged["in_stock_shop"]).all()
+    assert (merged["category"] == merged["category_shop"]).all()
+
+
+def test_too_small_data_stops_clearly(tmp_path):
+    path = tmp_path / "tiny.csv"
+    pd.DataFrame(
+        {"customer_id": ["a", "b"], "item_id": ["x", "y"], "timestamp": ["2024-01-01"] * 2}
+    ).to_csv(path, index=False)
+    with pytest.raises(DataError, match="too small|fewer"):
+        run_training(path, config=Config(), out_dir=tmp_path / "out")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_cli_train_prints_the_bundle_path(shop_dir, tmp_path, capsys):
+    code = main(
+        [
+            "train",
+            "--quiet",
+            "--events",
+            str(shop_dir / "events.parquet"),
+            "--out",
+            str(tmp_path),
+            "--models",
+            "popular",
+            "--no-eval",
+            "--top-n",
+            "5",
+        ]
+    )
+    assert code == 0
+    path = capsys.readouterr().out.strip()
+    assert (tmp_path / path.split("/")[-1] / "recommendations.parquet").exists()
