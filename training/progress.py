@@ -25,8 +25,13 @@ class Reporter:
         if not self.quiet:
             self.console.print(text, markup=False, highlight=False, soft_wrap=True)
 
-    def __call__(self, message: str) -> None:  # usable as a plain progress callback
-        self.info(f"  [dim]{message}[/dim]")
+    def __call__(self, message: str, done: int | None = None, total: int | None = None) -> None:
+        """Progress callback: ``(message)`` or ``(stage, done, total)``; counted stages are
+        reported once, when complete, to keep logs short."""
+        if done is None:
+            self.info(f"  [dim]{message}[/dim]")
+        elif done == total:
+            self.info(f"  [dim]{message}: {done:,}[/dim]")
 
     @contextmanager
     def step(self, message: str) -> Iterator[None]:
