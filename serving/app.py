@@ -1,0 +1,88 @@
+"""The FastAPI application factory.
+
+``create_app(settings)`` builds an app whose lifespan opens ONE ``redis.asyncio`` client
+(short timeouts, one immediate retry so a dropped connection is re-opened), loads the active
+version's snapshot (the fallback), and closes the client on shutdown.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import redis.asyncio
+from fastapi import FastAPI
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from recsys import __version__
+from recsys.store import StoreReader, connect_async, resolve_redis_url
+from recsys.store.connection import redact_url
+from serving.auth import document_api_keys
+from serving.errors import install_error_handlers
+from serving.metrics import Metrics, ObservabilityMiddleware
+from serving.routes import API_PREFIX, health, items, model, recommendations
+from serving.service import Service
+from serving.settings import Settings, get_settings
+
+logger = logging.getLogger("serving")
+
+
+def open_redis(settings: Settings) -> tuple[redis.asyncio.Redis, str]:
+    """The service's client (lazy: nothing is sent until the first command) and its URL."""
+    url = resolve_redis_url(settings.redis_url)
+    client = connect_async(
+        url,
+        socket_timeout=settings.redis_socket_timeout,
+        socket_connect_timeout=settings.redis_connect_timeout,
+        retry=Retry(NoBackoff(), 1),
+        health_check_interval=30,
+    )
+    return client, url
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the API. ``settings`` default to :func:`get_settings` (the environment).
+
+    Settings are resolved once, when the lifespan starts: ``settings`` if given, else
+    ``get_settings()`` or its override in ``app.dependency_overrides``.
+    """
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        conf = settings or app.dependency_overrides.get(get_settings, get_settings)()
+        app.state.settings = conf
+        if not conf.api_keys:
+            logger.warning("no API keys configured (RECSYS_API_KEYS): the API is open to anyone")
+        client, url = open_redis(conf)
+        service = Service(conf, StoreReader(client, conf.namespace), metrics, redis_url=url)
+        app.state.service = service
+        logger.info("serving namespace %r from %s", conf.namespace, redact_url(url))
+        await service.start()
+        try:
+            yield
+        finally:
+            await client.aclose()
+
+    app = FastAPI(
+        title="recsys",
+        version=__version__,
+        summary="Recommendations, similar items and session suggestions from precomputed models.",
+        lifespan=lifespan,
+    )
+    app.state.metrics = metrics
+
+    def last_version() -> str | None:
+        service = getattr(app.state, "service", None)
+        return None if service is None else service.last_version
+
+    app.add_middleware(ObservabilityMiddleware, metrics=metrics, last_version=last_version)
+    install_error_handlers(app)
+    app.include_router(recommendations.router)
+    app.include_router(items.router)
+    app.include_router(model.router)
+    app.include_router(health.router)
+    document_api_keys(app, API_PREFIX)
+    return app

@@ -1,0 +1,311 @@
+"""The request path: resolve the version once, read once, rank, and degrade instead of failing.
+
+Round trips per request: the active-version GET (skipped while the in-process pointer cache is
+fresh, ``version_cache_seconds``) and one read of what the answer needs (the customer HASH,
+the item's similar list, or one pipeline for a session). The catalog, popular lists and
+manifest come from the version's in-process :class:`~serving.fallback.Snapshot`.
+
+When Redis fails, requests are answered from the snapshot of the newest version seen
+(``source: popular``), and for ``redis_retry_seconds`` after a failure Redis is not tried
+at all, so an outage costs no timeouts on the request path; then the next request tries again
+(redis-py reconnects), so personal answers resume without a restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import redis
+
+from recsys.errors import StoreError
+from recsys.store import GLOBAL_SEGMENT, StoreReader, decode_list
+from recsys.store import keys as K
+from recsys.store.connection import redact_url
+from serving.errors import ApiError
+from serving.fallback import Snapshot, Snapshots
+from serving.metrics import Metrics
+from serving.ranking import Filters, Rung, Scored, blend, interleave, pick
+from serving.schemas import Source
+from serving.settings import Settings
+
+logger = logging.getLogger("serving")
+
+#: What a broken or unreachable Redis (or a version deleted mid-request) raises.
+STORE_FAILURES = (redis.RedisError, OSError, StoreError)
+
+_LOG_EVERY = 10.0  # seconds between two log lines about failures of one operation
+_REC = K.FIELD_RECOMMENDATIONS.decode()
+_AGAIN = K.FIELD_BUY_AGAIN.decode()
+_SEGMENT = K.FIELD_SEGMENT.decode()
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A ranked answer and the version (snapshot) it came from, whole."""
+
+    version: str
+    source: Source
+    items: list[Scored]
+    snapshot: Snapshot
+    degraded: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    """Whether the service can answer from Redis, and if not, why."""
+
+    ready: bool
+    version: str | None = None
+    code: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    version: str
+    snapshot: Snapshot
+    live: bool  # False: answer from the in-process snapshot only
+
+
+def _is_connection_failure(exc: BaseException) -> bool:
+    """A Redis/network failure (as opposed to missing or corrupt data)."""
+    cause = exc.__cause__ if isinstance(exc, StoreError) else exc
+    return isinstance(cause, redis.RedisError | OSError)
+
+
+class Service:
+    """Everything a request needs; one per app, created by the lifespan."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        reader: StoreReader,
+        metrics: Metrics,
+        *,
+        redis_url: str = "",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.redis_url = redact_url(redis_url) if redis_url else "Redis"
+        self.reader = reader
+        self.metrics = metrics
+        self.snapshots = Snapshots(reader)
+        self.clock = clock
+        self._pointer: str | None = None
+        self._pointer_expires = -math.inf
+        self._down_until = -math.inf
+        self._logged: dict[str, float] = {}
+
+    @property
+    def last_version(self) -> str | None:
+        """The version of the fallback snapshot (the newest version seen), if any."""
+        current = self.snapshots.current
+        return None if current is None else current.version
+
+    async def start(self) -> None:
+        """Load the active version's snapshot so that the fallback exists from the start.
+
+        Never raises: a service started while Redis is down comes up unready and recovers.
+        """
+        try:
+            version = await self._active_version(self.clock())
+            if version is not None:
+                await self.snapshots.get(version)
+        except STORE_FAILURES as exc:
+            self._failed("startup", exc)
+        if self.last_version is None:
+            logger.warning("no model version loaded at start-up; /readyz answers 503 until one is")
+
+    # -- version resolution and degradation ---------------------------------------------
+    async def _active_version(self, now: float, *, fresh: bool = False) -> str | None:
+        ttl = self.settings.version_cache_seconds
+        if not fresh and ttl > 0 and now < self._pointer_expires:
+            return self._pointer
+        version = await self.reader.active_version()
+        if version != self._pointer:
+            self.metrics.set_version(version)
+        self._pointer, self._pointer_expires = version, now + ttl
+        return version
+
+    def _failed(self, operation: str, exc: BaseException) -> None:
+        """Record a store failure; a connection failure pauses Redis use for a moment.
+
+        Every failure is counted in metrics; the log gets at most one line per operation
+        every ``_LOG_EVERY`` seconds, so an outage does not flood it.
+        """
+        self.metrics.redis_errors.labels(operation).inc()
+        self._pointer_expires = -math.inf  # re-read the pointer next time
+        now = self.clock()
+        connection = _is_connection_failure(exc)
+        if connection:
+            self._down_until = now + self.settings.redis_retry_seconds
+        if now - self._logged.get(operation, -math.inf) >= _LOG_EVERY:
+            self._logged[operation] = now
+            what = "Redis unavailable" if connection else "store read failed"
+            level = logging.WARNING if connection else logging.ERROR
+            logger.log(level, "%s during %s, answering from fallback: %s", what, operation, exc)
+
+    def _fallback(self, endpoint: str) -> _Context:
+        current = self.snapshots.current
+        if current is None:
+            raise ApiError(
+                503,
+                "unavailable",
+                "no model version is available: Redis cannot be read and none was loaded before",
+            )
+        self.metrics.degraded.labels(endpoint).inc()
+        return _Context(current.version, current, live=False)
+
+    async def _context(self, endpoint: str) -> _Context:
+        """The version this request answers from (resolved once) and its snapshot."""
+        now = self.clock()
+        if now >= self._down_until:
+            try:
+                version = await self._active_version(now)
+                if version is not None:
+                    return _Context(version, await self.snapshots.get(version), live=True)
+                if self.snapshots.current is None:
+                    raise ApiError(503, "no_model", "no model version is published yet")
+            except STORE_FAILURES as exc:
+                self._failed(endpoint, exc)
+        return self._fallback(endpoint)
+
+    def _answer(self, endpoint: str, ctx: _Context, source: Source, items: list[Scored]) -> Answer:
+        self.metrics.answered(endpoint, source)
+        return Answer(ctx.version, source, items, ctx.snapshot, degraded=not ctx.live)
+
+    # -- endpoints ----------------------------------------------------------------------
+    async def for_customer(
+        self,
+        customer_id: str,
+        k: int,
+        *,
+        category: str | None = None,
+        exclude: frozenset[str] = frozenset(),
+        include_purchased: bool = False,
+    ) -> Answer:
+        """A customer's top ``k``: personal, then their segment's popular, then popular.
+
+        Already-purchased items (the personal list never has them; the buy-again list names
+        them for the other rungs) are left out unless ``include_purchased``, which merges the
+        buy-again list into the personal rung (interleaved, personal first).
+        """
+        endpoint = "recommendations"
+        ctx = await self._context(endpoint)
+        record = None
+        if ctx.live:
+            try:
+                record = await self.reader.customer_record(ctx.version, customer_id)
+            except STORE_FAILURES as exc:
+                self._failed(endpoint, exc)
+                ctx = self._fallback(endpoint)
+        snap = ctx.snapshot
+        rungs: list[Rung] = []
+        if record is not None:
+            personal = snap.pairs(record.lists.get(_REC))
+            again = snap.pairs(record.lists.get(_AGAIN))
+            if include_purchased:
+                personal = interleave(personal, again)
+            else:
+                exclude = exclude | {item_id for item_id, _ in again}
+            rungs.append(Rung("personal", personal))
+            segment = record.values.get(_SEGMENT)
+            if segment and segment != GLOBAL_SEGMENT and segment in snap.popular:
+                rungs.append(Rung("segment", snap.popular[segment]))
+        rungs.append(Rung("popular", snap.global_popular))
+        source, items = pick(rungs, k, snap.view, Filters(exclude, category))
+        return self._answer(endpoint, ctx, source, items)
+
+    async def similar(self, item_id: str, k: int) -> Answer:
+        """Items similar to ``item_id``, topped up with popular items of its category.
+
+        Raises ApiError 404 for an item the version's catalog does not know.
+        """
+        endpoint = "similar"
+        ctx = await self._context(endpoint)
+        if item_id not in ctx.snapshot.view:
+            raise ApiError(
+                404,
+                "unknown_item",
+                f"item {item_id!r} is not in the catalog of model version {ctx.version}",
+            )
+        similar: list[Scored] = []
+        if ctx.live:
+            try:
+                ranked = await self.reader.similar_list(ctx.version, item_id)
+                similar = ctx.snapshot.pairs(ranked)
+            except STORE_FAILURES as exc:
+                self._failed(endpoint, exc)
+                ctx = self._fallback(endpoint)
+        snap = ctx.snapshot
+        rungs = [
+            Rung("similar", similar),
+            Rung("popular", snap.popular_in(snap.view.category_of(item_id))),
+        ]
+        source, items = pick(rungs, k, snap.view, Filters(frozenset({item_id})))
+        return self._answer(endpoint, ctx, source, items)
+
+    async def session(self, item_ids: Sequence[str], k: int) -> Answer:
+        """Suggestions for an anonymous session: the blended similar lists of its items.
+
+        The session's own items never appear; unknown ids are ignored; popular items top up.
+        """
+        endpoint = "session"
+        ctx = await self._context(endpoint)
+        known = [i for i in dict.fromkeys(item_ids) if i in ctx.snapshot.view]
+        lists: list[list[Scored]] = []
+        if ctx.live and known:
+            try:
+                lists = await self._similar_lists(ctx, known)
+            except STORE_FAILURES as exc:
+                self._failed(endpoint, exc)
+                ctx = self._fallback(endpoint)
+                lists = []
+        snap = ctx.snapshot
+        rungs = [Rung("similar", blend(lists)), Rung("popular", snap.global_popular)]
+        source, items = pick(rungs, k, snap.view, Filters(frozenset(item_ids)))
+        return self._answer(endpoint, ctx, source, items)
+
+    async def _similar_lists(self, ctx: _Context, item_ids: list[str]) -> list[list[Scored]]:
+        """The similar lists of several items in one pipeline (one round trip)."""
+        pipe = self.reader.client.pipeline(transaction=False)
+        for item_id in item_ids:
+            pipe.hget(K.item_key(self.reader.namespace, ctx.version, item_id), K.FIELD_SIMILAR)
+        try:
+            raws = await pipe.execute()
+        except redis.RedisError as exc:
+            raise StoreError(f"reading similar items: {type(exc).__name__}: {exc}") from exc
+        return [ctx.snapshot.pairs(decode_list(raw)) for raw in raws if raw is not None]
+
+    async def model(self) -> tuple[str, dict]:
+        """The version answering now and its manifest."""
+        ctx = await self._context("model")
+        return ctx.version, ctx.snapshot.manifest
+
+    async def readiness(self) -> Readiness:
+        """Ask Redis directly (ignoring the pause after failures) whether a version is served."""
+        try:
+            version = await self._active_version(self.clock(), fresh=True)
+        except STORE_FAILURES as exc:
+            self._failed("readyz", exc)
+            return Readiness(
+                False, None, "redis_unavailable", f"cannot read {self.redis_url}: {exc}"
+            )
+        self._down_until = -math.inf  # Redis answers: stop short-circuiting requests
+        if version is None:
+            return Readiness(
+                False,
+                None,
+                "no_model",
+                f"no model version is published in namespace {self.reader.namespace!r}",
+            )
+        try:
+            await self.snapshots.get(version)
+        except STORE_FAILURES as exc:
+            self._failed("readyz", exc)
+            return Readiness(False, version, "model_unreadable", f"version {version}: {exc}")
+        return Readiness(True, version)

@@ -1,0 +1,70 @@
+"""Service settings, read from ``RECSYS_*`` environment variables.
+
+``get_settings()`` reads the environment once (cached). The app resolves its settings once,
+at start-up: the ``settings`` given to :func:`serving.app.create_app`, else ``get_settings``
+(or what a test put in ``app.dependency_overrides[get_settings]``). Requests then read them
+from the app's service, which costs nothing per request (a dependency override would make
+FastAPI re-analyse the dependency on every request).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from recsys.errors import ConfigError
+from recsys.store.keys import check_namespace
+
+Scope = Literal["site", "marketing", "events"]
+
+
+class Settings(BaseSettings):
+    """Everything the API needs to know; every field has a working default.
+
+    ``api_keys`` maps a key to its scopes, e.g.
+    ``RECSYS_API_KEYS='{"key1": ["site"], "key2": ["site", "marketing"]}'``; empty means
+    the service runs open (a warning is logged at start-up).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="RECSYS_", extra="ignore", frozen=True)
+
+    redis_url: str | None = None
+    namespace: str = "recsys"
+    api_keys: dict[str, list[Scope]] = Field(default_factory=dict)
+
+    default_k: int = Field(default=10, ge=1)
+    max_k: int = Field(default=100, ge=1, le=1000)
+    # Most ids a request may name (exclude=..., session item_ids).
+    max_ids: int = Field(default=100, ge=1, le=10_000)
+
+    # Redis client: short timeouts so a sick server turns into a fallback answer, not a hang.
+    redis_socket_timeout: float = Field(default=0.25, gt=0)
+    redis_connect_timeout: float = Field(default=0.25, gt=0)
+    # After a Redis failure, requests answer from the in-process fallback for this long
+    # before trying Redis again (0: try on every request).
+    redis_retry_seconds: float = Field(default=1.0, ge=0)
+    # How long the active-version pointer may be reused in-process (0 disables the cache).
+    version_cache_seconds: float = Field(default=0.5, ge=0, le=5)
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, value: str) -> str:
+        try:
+            return check_namespace(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+
+    @model_validator(mode="after")
+    def _k_range(self) -> Settings:
+        if self.default_k > self.max_k:
+            raise ValueError(f"default_k == {self.default_k}, must be <= max_k ({self.max_k})")
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,157 @@
+"""A tiny hand-worked shop published to a per-test namespace, and clients for the API on it.
+
+Catalog (``*`` = out of stock)::
+
+    kitchen: i01 Mug, i02 Plate, i03 Bowl*, i10 Cup
+    home:    i04 Lamp, i05 Rug, i06 Vase, i11 Candle
+    office:  i07 Pen, i08 Desk, i09 Chair*, i12 Stapler
+
+Version ``v1``: c1 gets [i04, i03*, i05, i07], bought i01 and i02 (buy-again), segment s_home;
+c2 gets [i08], segment s_office; c3 has only a segment (s_office). Popular ``_all`` is
+i01..i12 in order; s_home = [i06, i11, i04, i05]; s_office = [i12, i07, i08, i09*].
+Similar: i01 -> [i02, i10, i03*], i04 -> [i06, i11, i05], i06 -> [i04, i11], i07 -> [i12];
+i08 has no similar list. Version ``v2`` changes c1, c2 and popular (see ``shop_tables``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pytest
+import redis
+from fastapi.testclient import TestClient
+
+from recsys import columns as C
+from recsys.store import write_bundle_tables
+from recsys.store.publish import publish
+from serving.app import create_app
+from serving.settings import Settings
+
+ITEMS = [
+    ("i01", "Mug", "kitchen", 5.0, True),
+    ("i02", "Plate", "kitchen", 7.5, True),
+    ("i03", "Bowl", "kitchen", 6.0, False),
+    ("i04", "Lamp", "home", 20.0, True),
+    ("i05", "Rug", "home", 45.0, True),
+    ("i06", "Vase", "home", 12.0, True),
+    ("i07", "Pen", "office", 1.5, True),
+    ("i08", "Desk", "office", 150.0, True),
+    ("i09", "Chair", "office", 80.0, False),
+    ("i10", "Cup", "kitchen", 4.0, True),
+    ("i11", "Candle", "home", 3.0, True),
+    ("i12", "Stapler", "office", 9.0, True),
+]
+ITEM_INFO = {row[0]: row for row in ITEMS}
+
+
+def _ranked(
+    owner_col: str, item_col: str, lists: dict[str, list[tuple[str, float]]]
+) -> pd.DataFrame:
+    rows = [
+        (owner, rank, item, score)
+        for owner, entries in lists.items()
+        for rank, (item, score) in enumerate(entries, start=1)
+    ]
+    return pd.DataFrame(rows, columns=[owner_col, C.RANK, item_col, C.SCORE])
+
+
+def shop_tables(version: str = "v1") -> dict[str, pd.DataFrame]:
+    """The bundle tables of the tiny shop for ``v1`` or ``v2``."""
+    items = pd.DataFrame(ITEMS, columns=[C.ITEM_ID, C.NAME, C.CATEGORY, C.PRICE, C.IN_STOCK])
+    if version == "v1":
+        recs = {
+            "c1": [("i04", 0.9), ("i03", 0.8), ("i05", 0.7), ("i07", 0.6)],
+            "c2": [("i08", 0.5)],
+        }
+        popular_all = [(f"i{n:02d}", 100.0 - 5 * n) for n in range(1, 13)]
+    else:
+        recs = {
+            "c1": [("i06", 0.95), ("i10", 0.85), ("i12", 0.75)],
+            "c2": [("i05", 0.4), ("i04", 0.3)],
+        }
+        popular_all = [(f"i{n:02d}", 10.0 * n) for n in range(12, 0, -1)]
+    return {
+        "items": items,
+        "recommendations": _ranked(C.CUSTOMER_ID, C.ITEM_ID, recs),
+        "buy_again": _ranked(C.CUSTOMER_ID, C.ITEM_ID, {"c1": [("i01", 3.0), ("i02", 2.0)]}),
+        "segments": pd.DataFrame(
+            {C.CUSTOMER_ID: ["c1", "c2", "c3"], C.SEGMENT: ["s_home", "s_office", "s_office"]}
+        ),
+        "similar_items": _ranked(
+            C.ITEM_ID,
+            C.SIMILAR_ITEM_ID,
+            {
+                "i01": [("i02", 0.9), ("i10", 0.8), ("i03", 0.7)],
+                "i04": [("i06", 0.8), ("i11", 0.6), ("i05", 0.5)],
+                "i06": [("i04", 0.7), ("i11", 0.65)],
+                "i07": [("i12", 0.9)],
+            },
+        ),
+        "popular": _ranked(
+            C.SEGMENT,
+            C.ITEM_ID,
+            {
+                "_all": popular_all,
+                "s_home": [("i06", 9.0), ("i11", 8.0), ("i04", 7.0), ("i05", 6.0)],
+                "s_office": [("i12", 9.0), ("i07", 8.0), ("i08", 7.0), ("i09", 6.0)],
+            },
+        ),
+    }
+
+
+Publisher = Callable[[str], str]
+
+
+@pytest.fixture
+def publish_shop(tmp_path: Path, redis_client: redis.Redis, namespace: str) -> Publisher:
+    """``publish_shop("v1")`` writes the tiny shop's bundle and publishes it; returns the id."""
+
+    def _publish(version: str) -> str:
+        manifest = {"version": version, "created_at": "2024-01-01T00:00:00Z", "top_n": 10}
+        path = write_bundle_tables(tmp_path / version, manifest, **shop_tables(version))
+        publish(path, redis_client, namespace=namespace, score_dtype="float32")
+        return version
+
+    return _publish
+
+
+@pytest.fixture
+def settings(redis_url: str, namespace: str) -> Settings:
+    """Settings for the per-test namespace; the version pointer is not cached."""
+    return Settings(redis_url=redis_url, namespace=namespace, version_cache_seconds=0)
+
+
+@contextmanager
+def serve(settings: Settings) -> Iterator[TestClient]:
+    """A client on an app built from ``settings`` (for tests that need other settings)."""
+    with TestClient(create_app(settings), raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture
+def api(publish_shop: Publisher, settings: Settings) -> Iterator[TestClient]:
+    """An open (no API keys) client, started after ``v1`` was published."""
+    publish_shop("v1")
+    with serve(settings) as c:
+        yield c
+
+
+def ids(response_json: dict) -> list[str]:
+    """The item ids of an answer, in order."""
+    return [item["item_id"] for item in response_json["items"]]
+
+
+def assert_error(response: httpx.Response, status: int, code: str) -> dict:
+    """The response is the shared JSON error shape with this status and code."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message"}
+    assert body["error"]["code"] == code
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    return body["error"]

@@ -1,0 +1,134 @@
+"""Every error has the shape {"error": {"code", "message"}}; malformed input never 500s."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from serving.app import create_app
+from serving.settings import Settings
+from tests.serving.conftest import Publisher, assert_error, serve
+
+REC = "/v1/customers/c1/recommendations"
+
+
+@pytest.mark.parametrize(
+    ("query", "fragment"),
+    [
+        ("k=0", "k == 0"),
+        ("k=-3", "k == -3"),
+        ("k=101", "k == 101"),
+        ("k=1000", "between 1 and 100"),
+        ("k=abc", "query.k"),
+        ("k=1.5", "query.k"),
+        ("k=", "query.k"),
+        ("exclude=ok,bad%20id", "exclude"),
+        ("exclude=" + "x" * 129, "exclude"),
+        ("channel=sms", "query.channel"),
+        ("include_purchased=maybe", "query.include_purchased"),
+        ("category=" + "c" * 129, "query.category"),
+        ("category=a%0Ab", "query.category"),
+    ],
+)
+def test_bad_query_parameters_are_422(api: TestClient, query: str, fragment: str) -> None:
+    error = assert_error(api.get(f"{REC}?{query}"), 422, "invalid_parameter")
+    assert fragment in error["message"]
+
+
+def test_too_many_excluded_ids_is_422(api: TestClient) -> None:
+    exclude = ",".join(f"x{i}" for i in range(101))
+    assert_error(api.get(REC, params={"exclude": exclude}), 422, "invalid_parameter")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/customers/bad%20id/recommendations",
+        "/v1/customers/" + "c" * 129 + "/recommendations",
+        "/v1/customers/%C3%A9t%C3%A9/recommendations",
+        "/v1/customers/a%2Fb/recommendations",
+        "/v1/items/%7Bx%7D/similar",
+        "/v1/items/a*b/similar",
+    ],
+)
+def test_malformed_ids_are_422(api: TestClient, path: str) -> None:
+    response = api.get(path)
+    if response.status_code == 404:  # an encoded "/" may split the path: then no route
+        assert_error(response, 404, "not_found")
+    else:
+        assert_error(response, 422, "invalid_parameter")
+
+
+def test_max_k_is_configurable(publish_shop: Publisher, settings: Settings) -> None:
+    publish_shop("v1")
+    with serve(settings.model_copy(update={"max_k": 5, "default_k": 2})) as c:
+        assert len(c.get(REC).json()["items"]) == 2
+        assert len(c.get(REC, params={"k": 5}).json()["items"]) == 5
+        assert_error(c.get(REC, params={"k": 6}), 422, "invalid_parameter")
+
+
+def test_unknown_route_and_wrong_method(api: TestClient) -> None:
+    error = assert_error(api.get("/v1/nothing/here"), 404, "not_found")
+    assert "/v1/nothing/here" in error["message"]
+    response = api.delete(REC)
+    assert_error(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == "GET"
+    assert_error(api.get("/v1/recommendations/session"), 405, "method_not_allowed")
+
+
+def test_errors_carry_the_model_version_header(api: TestClient) -> None:
+    assert api.get("/v1/nothing").headers["x-model-version"] == "v1"
+    assert api.get(f"{REC}?k=0").headers["x-model-version"] == "v1"
+    assert api.get("/v1/items/nope/similar").headers["x-model-version"] == "v1"
+
+
+def test_unexpected_exception_is_500_json_without_traceback(
+    publish_shop: Publisher, settings: Settings
+) -> None:
+    publish_shop("v1")
+    app = create_app(settings)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        response = c.get("/boom")
+    error = assert_error(response, 500, "internal_error")
+    assert "secret" not in response.text and "Traceback" not in response.text
+    assert error["message"] == "internal server error"
+    assert response.headers["x-model-version"] == "v1"
+
+
+def test_no_published_version_and_no_fallback_is_503(settings: Settings) -> None:
+    with serve(settings) as c:
+        assert_error(c.get(REC), 503, "no_model")
+        assert_error(c.get("/v1/items/i01/similar"), 503, "no_model")
+        assert_error(c.post("/v1/recommendations/session", json={}), 503, "no_model")
+        assert_error(c.get("/v1/model"), 503, "no_model")
+        assert_error(c.get("/readyz"), 503, "no_model")
+        assert c.get("/healthz").status_code == 200
+        assert "x-model-version" not in c.get("/healthz").headers
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/customers/%00/recommendations",
+        "/v1/customers/c1/recommendations?k=99999999999999999999999",
+        "/v1/customers/c1/recommendations?k=%00",
+        "/v1/customers/c1/recommendations?exclude=%FF%FE",
+        "/v1/customers/c1/recommendations?category=%FF",
+        "/v1/customers/c1/recommendations?exclude=,,,&exclude=",
+        "/v1/items/%2e%2e/similar",
+        "/v1/items/i01/similar?k=1e3",
+        "/v1//similar",
+        "/v1/model?x=%zz",
+    ],
+)
+def test_odd_input_never_500s(api: TestClient, path: str) -> None:
+    response = api.get(path)
+    assert response.status_code in (200, 404, 422), response.text
+    assert response.headers["content-type"].startswith("application/json")
+    if response.status_code != 200:
+        assert set(response.json()) == {"error"}

@@ -1,0 +1,82 @@
+"""``python -m serving``: argument checks, and a real uvicorn process answering over HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from serving.__main__ import parse_args
+from tests.serving.conftest import Publisher
+
+
+def test_parse_args_defaults_and_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    args = parse_args([])
+    assert (args.host, args.port, args.workers) == ("127.0.0.1", 8000, 1)
+    args = parse_args(["--host", "0.0.0.0", "--port", "9000", "--workers", "2"])
+    assert (args.host, args.port, args.workers) == ("0.0.0.0", 9000, 2)
+    for bad, message in [
+        (["--workers", "0"], "--workers 0: must be >= 1"),
+        (["--port", "70000"], "--port 70000: must be between 0 and 65535"),
+        (["--port", "x"], "invalid int value: 'x'"),
+    ]:
+        with pytest.raises(SystemExit) as exc:
+            parse_args(bad)
+        assert exc.value.code == 2
+        assert message in capsys.readouterr().err
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_module_serves_the_api(publish_shop: Publisher, redis_url: str, namespace: str) -> None:
+    publish_shop("v1")
+    port = _free_port()
+    env = {**os.environ, "RECSYS_API_KEYS": '{"k": ["site"]}'}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "serving", "--port", str(port), "--redis-url", redis_url,
+         "--namespace", namespace, "--log-level", "warning", "--no-access-log"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                ready = httpx.get(f"{base}/readyz", timeout=2)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.1)
+        assert ready.json() == {"status": "ready", "model_version": "v1"}
+        url = f"{base}/v1/customers/c1/recommendations?k=3"
+        assert httpx.get(url).status_code == 401
+        r = httpx.get(url, headers={"X-API-Key": "k"})
+        assert r.headers["x-model-version"] == "v1"
+        assert [i["item_id"] for i in r.json()["items"]] == ["i04", "i05", "i07"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+def test_invalid_settings_stop_before_serving() -> None:
+    env = {**os.environ, "RECSYS_NAMESPACE": "bad ns", "RECSYS_MAX_K": "0"}
+    done = subprocess.run(
+        [sys.executable, "-m", "serving", "--port", "1"], env=env, capture_output=True, timeout=60
+    )
+    assert done.returncode == 2
+    err = done.stderr.decode()
+    assert "RECSYS_NAMESPACE" in err and "invalid Redis namespace 'bad ns'" in err
+    assert "RECSYS_MAX_K" in err
+    assert "Traceback" not in err
