@@ -69,8 +69,10 @@ class InteractionDataset:
     def purchase_counts(self) -> sp.csr_matrix:
         """Customers x items count of purchase events net of returns (>= 0), ``float32``."""
         ev = self.events
-        sign = np.where(ev[C.EVENT_TYPE].to_numpy() == C.PURCHASE, 1.0,
-                        np.where(ev[C.EVENT_TYPE].to_numpy() == C.RETURN, -1.0, 0.0))
+        kind = ev[C.EVENT_TYPE]
+        sign = np.where(
+            (kind == C.PURCHASE).to_numpy(), 1.0, np.where((kind == C.RETURN).to_numpy(), -1.0, 0.0)
+        )
         m = sp.csr_matrix(
             (sign.astype(np.float32), (ev[CUSTOMER_IDX].to_numpy(), ev[ITEM_IDX].to_numpy())),
             shape=(self.n_customers, self.n_items),
@@ -82,6 +84,18 @@ class InteractionDataset:
 
     def last_timestamp(self) -> pd.Timestamp:
         return pd.Timestamp(self.events[C.TIMESTAMP].max())
+
+
+def _index(ids: pd.Series, existing: IdMap | None) -> tuple[IdMap, np.ndarray]:
+    """Extend (or create) an id map with ``ids`` and return it with each row's index."""
+    codes, uniques = pd.factorize(ids.astype(str), sort=False)
+    if (codes < 0).any():
+        raise DataError(f"{int((codes < 0).sum())} events have no {ids.name}")
+    if existing is None:
+        idmap = IdMap(np.asarray(uniques, dtype=object))
+        return idmap, codes.astype(np.int32)
+    idmap = existing.add(uniques)
+    return idmap, idmap.to_internal(uniques).astype(np.int32)[codes]
 
 
 def _quantity_factor(quantity: np.ndarray, mode: str) -> np.ndarray:
@@ -126,18 +140,22 @@ def build_dataset(
     if events.empty:
         raise DataError("no events to build a dataset from")
 
-    cust_ids = events[C.CUSTOMER_ID].astype(str).to_numpy()
-    item_ids = events[C.ITEM_ID].astype(str).to_numpy()
-    event_type = (
-        events[C.EVENT_TYPE].astype(str).to_numpy()
-        if C.EVENT_TYPE in events.columns
-        else np.full(len(events), C.PURCHASE, dtype=object)
-    )
-    unknown = set(pd.unique(event_type)) - set(cfg.event_weights)
+    # Factorise each column once and translate only the distinct values: string work on
+    # every row dominated the build time on large logs.
+    cmap, cidx = _index(events[C.CUSTOMER_ID], customers)
+    imap, iidx = _index(events[C.ITEM_ID], items)
+    if items_frame is not None:
+        imap = imap.add(items_frame.index.astype(str))
+    if C.EVENT_TYPE in events.columns:
+        et_codes, et_values = pd.factorize(events[C.EVENT_TYPE].astype(str), sort=False)
+    else:
+        et_codes, et_values = np.zeros(len(events), dtype=np.intp), pd.Index([C.PURCHASE])
+    unknown = set(et_values) - set(cfg.event_weights)
     if unknown:
         raise DataError(
             f"event type(s) {sorted(unknown)} have no weight; known: {sorted(cfg.event_weights)}"
         )
+    event_type = pd.Categorical.from_codes(et_codes, categories=list(et_values))
     quantity = (
         events[C.QUANTITY].to_numpy(dtype=np.float64, na_value=1.0)
         if C.QUANTITY in events.columns
@@ -145,13 +163,7 @@ def build_dataset(
     )
     ts = pd.to_datetime(events[C.TIMESTAMP]).to_numpy()
 
-    cmap = (customers or IdMap.from_values([])).add(cust_ids)
-    extra_items = [] if items_frame is None else items_frame.index.astype(str)
-    imap = (items or IdMap.from_values([])).add(item_ids).add(extra_items)
-    cidx = cmap.to_internal(cust_ids).astype(np.int32)
-    iidx = imap.to_internal(item_ids).astype(np.int32)
-
-    base = pd.Series(event_type).map(cfg.event_weights).to_numpy(dtype=np.float64)
+    base = np.array([cfg.event_weights[v] for v in et_values], dtype=np.float64)[et_codes]
     weight = base * _quantity_factor(quantity, cfg.quantity)
     if cfg.half_life_days is not None:
         ref = np.datetime64(reference_time or pd.Timestamp(ts.max()))
@@ -178,7 +190,7 @@ def build_dataset(
     if C.PRICE in events.columns:
         log[C.PRICE] = events[C.PRICE].to_numpy(dtype=np.float64, na_value=np.nan)
     if C.ORDER_ID in events.columns:
-        log[C.ORDER_ID] = events[C.ORDER_ID].astype(str).to_numpy()
+        log[C.ORDER_ID] = events[C.ORDER_ID].astype(str).reset_index(drop=True)
     frame = None
     if items_frame is not None:
         frame = items_frame.copy()

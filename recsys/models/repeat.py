@@ -66,7 +66,7 @@ class RepeatRecommender(Recommender):
     def _fit(self, dataset: InteractionDataset) -> None:
         shape = (dataset.n_customers, dataset.n_items)
         ev = dataset.events
-        is_buy = ev[C.EVENT_TYPE].to_numpy() == C.PURCHASE
+        is_buy = (ev[C.EVENT_TYPE] == C.PURCHASE).to_numpy()
         cidx = ev[CUSTOMER_IDX].to_numpy()[is_buy]
         iidx = ev[ITEM_IDX].to_numpy()[is_buy]
         all_ts = ev[C.TIMESTAMP].to_numpy()
