@@ -29,9 +29,10 @@ from benchmarks.loadgen import closed_loop, open_loop  # noqa: E402
 from benchmarks.servers import free_port, process, uvicorn_cmd, wait_http  # noqa: E402
 from recsys.config import Config  # noqa: E402
 from recsys.data.synthetic import generate_shop  # noqa: E402
+from recsys.store import keys  # noqa: E402
 from recsys.store.connection import connect, resolve_redis_url  # noqa: E402
 from recsys.store.publish import publish  # noqa: E402
-from recsys.store.versions import delete_version  # noqa: E402
+from recsys.store.versions import unlink_matching  # noqa: E402
 from training.train import run_training  # noqa: E402
 
 
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> dict:
             candidates=("blend",),
             skip_evaluation=True,
         )
-        published = publish(trained.bundle_dir, client, namespace=namespace)
+        publish(trained.bundle_dir, client, namespace=namespace)
         paths = _paths(trained.bundle_dir, 2000)
 
     env = {"RECSYS_REDIS_URL": url, "RECSYS_NAMESPACE": namespace, "RECSYS_API_KEYS": ""}
@@ -93,8 +94,7 @@ def main(argv: list[str] | None = None) -> dict:
                 )
                 results[name] = {"steady": steady.summary(), "peak": peak.summary()}
     finally:
-        delete_version(client, namespace, published.version)
-        client.delete(f"{namespace}:active")
+        unlink_matching(client, keys.namespace_pattern(namespace))
 
     svc, ref = results["service"], results["trivial"]
     ratio = svc["peak"]["throughput_rps"] / ref["peak"]["throughput_rps"]

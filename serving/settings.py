@@ -29,7 +29,9 @@ class Settings(BaseSettings):
     the service runs open (a warning is logged at start-up).
     """
 
-    model_config = SettingsConfigDict(env_prefix="RECSYS_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="RECSYS_", extra="ignore", frozen=True, env_ignore_empty=True
+    )
 
     redis_url: str | None = None
     namespace: str = "recsys"

@@ -80,3 +80,13 @@ def test_invalid_settings_stop_before_serving() -> None:
     assert "RECSYS_NAMESPACE" in err and "invalid Redis namespace 'bad ns'" in err
     assert "RECSYS_MAX_K" in err
     assert "Traceback" not in err
+
+
+def test_empty_environment_values_mean_defaults(monkeypatch):
+    from serving.settings import Settings
+
+    monkeypatch.setenv("RECSYS_API_KEYS", "")
+    monkeypatch.setenv("RECSYS_NAMESPACE", "")
+    settings = Settings()
+    assert settings.api_keys == {}
+    assert settings.namespace == "recsys"
