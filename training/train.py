@@ -90,6 +90,28 @@ def _similar_source(model: Recommender, dataset: InteractionDataset) -> Recommen
     return make_model("itemknn").fit(dataset)
 
 
+def _buy_again(model: Recommender, dataset: InteractionDataset, n: int) -> pd.DataFrame:
+    """Each customer's previously purchased items, ranked by the model with repeats allowed.
+
+    Serving treats these as "already bought" (filtered from web lists unless a re-buy is
+    asked for), so only items with net purchases > 0 belong here. The model ranks a wider
+    list (3n) and the purchased items among it are kept.
+    """
+    bought = dataset.purchase_counts().tocoo()
+    pairs = pd.DataFrame(
+        {
+            C.CUSTOMER_ID: dataset.customers.to_external(bought.row),
+            C.ITEM_ID: dataset.items.to_external(bought.col),
+        }
+    )
+    who = pairs[C.CUSTOMER_ID].unique()
+    ranked = model.recommend(who, k=3 * n, exclude_seen=False)
+    again = ranked.merge(pairs, on=[C.CUSTOMER_ID, C.ITEM_ID], how="inner")
+    again = again.sort_values([C.CUSTOMER_ID, C.RANK], kind="stable")
+    again[C.RANK] = (again.groupby(C.CUSTOMER_ID).cumcount() + 1).astype(np.int32)
+    return again[again[C.RANK] <= n].reset_index(drop=True)
+
+
 def _popular_lists(dataset: InteractionDataset, n: int) -> pd.DataFrame:
     pop = make_model("trending").fit(dataset)
     first = dataset.customers.external_ids[:1]
@@ -222,7 +244,7 @@ def _train_into(
     with rep.step(f"Scoring top-{top_n} for {dataset.n_customers:,} customers"):
         everyone = dataset.customers.external_ids
         recs = model.recommend(everyone, k=top_n, exclude_seen=True)
-        again = model.recommend(everyone, k=top_n, exclude_seen=False)
+        again = _buy_again(model, dataset, top_n)
         similar = _similar_source(model, dataset).similar_items(
             dataset.items.external_ids, k=similar_n
         )

@@ -125,3 +125,15 @@ def test_cli_train_prints_the_bundle_path(shop_dir, tmp_path, capsys):
     assert code == 0
     path = capsys.readouterr().out.strip()
     assert (tmp_path / path.split("/")[-1] / "recommendations.parquet").exists()
+
+
+def test_buy_again_holds_only_previously_purchased_items_in_model_order(trained, small_shop):
+    again = pd.read_parquet(trained.bundle_dir / "buy_again.parquet")
+    ev = small_shop.events
+    bought = ev[ev["event_type"] == "purchase"][["customer_id", "item_id"]].drop_duplicates()
+    joined = again.merge(bought, on=["customer_id", "item_id"], how="left", indicator=True)
+    assert (joined["_merge"] == "both").all()
+    assert len(again) > 0
+    ranks = again.groupby("customer_id")["rank"]
+    assert (ranks.min() == 1).all() and (ranks.max() <= 20).all()
+    assert (again.groupby("customer_id")["score"].diff().dropna() <= 1e-6).all()
