@@ -117,8 +117,8 @@ class MatrixConfig(_Section):
 class EvaluationConfig(_Section):
     """Temporal holdout settings."""
 
-    k: int = Field(10, ge=1, le=1000)
-    test_days: int = Field(30, ge=1)
+    k: int = Field(default=10, ge=1, le=1000)
+    test_days: int = Field(default=30, ge=1)
     cutoff: str | None = None  # ISO date; overrides test_days
     metric: str = "ndcg"  # what "best" means when a job picks a model
     protocol: Literal["new_items", "all_purchases", "both"] = "both"

@@ -155,7 +155,7 @@ def build_dataset(
         raise DataError(
             f"event type(s) {sorted(unknown)} have no weight; known: {sorted(cfg.event_weights)}"
         )
-    event_type = pd.Categorical.from_codes(et_codes, categories=list(et_values))
+    event_type = pd.Categorical.from_codes(et_codes, categories=pd.Index(et_values, dtype=object))
     quantity = (
         events[C.QUANTITY].to_numpy(dtype=np.float64, na_value=1.0)
         if C.QUANTITY in events.columns

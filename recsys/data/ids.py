@@ -21,8 +21,10 @@ MissingPolicy = Literal["error", "skip", "ignore"]
 
 
 def _as_str_array(values: Iterable[object]) -> np.ndarray:
-    arr = np.asarray(list(values) if not isinstance(values, np.ndarray | pd.Series | pd.Index)
-                     else values, dtype=object)
+    arr = np.asarray(
+        list(values) if not isinstance(values, np.ndarray | pd.Series | pd.Index) else values,
+        dtype=object,
+    )
     return arr.astype(str).astype(object) if arr.size else np.empty(0, dtype=object)
 
 
@@ -73,7 +75,7 @@ class IdMap:
         ``"ignore"`` keeps their position with index ``-1``.
         """
         ids = _as_str_array(external_ids)
-        idx = self._index.get_indexer(ids).astype(np.int64)
+        idx = self._index.get_indexer(pd.Index(ids, dtype=object)).astype(np.int64)
         unknown = idx < 0
         if unknown.any():
             if missing == "error":
@@ -95,7 +97,7 @@ class IdMap:
     def add(self, external_ids: Iterable[object]) -> IdMap:
         """Return a new map with the unseen ids appended (existing indices never change)."""
         ids = pd.unique(_as_str_array(external_ids))
-        new = ids[self._index.get_indexer(ids) < 0]
+        new = ids[self._index.get_indexer(pd.Index(ids, dtype=object)) < 0]
         if not len(new):
             return self
         return IdMap(np.concatenate([self.external_ids, new]))

@@ -12,9 +12,12 @@ def _table(rows):
 def test_prefers_the_model_good_at_both_protocols():
     table = _table(
         [
-            ("cf", "new_items", 0.10), ("cf", "all_purchases", 0.10),
-            ("repeat", "new_items", 0.02), ("repeat", "all_purchases", 0.30),
-            ("blend", "new_items", 0.098), ("blend", "all_purchases", 0.31),
+            ("cf", "new_items", 0.10),
+            ("cf", "all_purchases", 0.10),
+            ("repeat", "new_items", 0.02),
+            ("repeat", "all_purchases", 0.30),
+            ("blend", "new_items", 0.098),
+            ("blend", "all_purchases", 0.31),
         ]
     )
     rel = relative_scores(table)
