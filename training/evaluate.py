@@ -13,8 +13,9 @@ from recsys.models import make_model
 from recsys.models.base import Recommender
 from training.progress import Reporter
 
-#: Models compared when none are named: every baseline and every personalised family.
-DEFAULT_MODELS = ("popular", "trending", "itemknn", "bm25", "als", "bpr", "ease", "repeat")
+#: Models compared when none are named: every baseline, every personalised family, and the
+#: default blend that `recsys train` usually ships.
+DEFAULT_MODELS = ("popular", "trending", "itemknn", "bm25", "als", "bpr", "ease", "repeat", "blend")
 
 
 @dataclass(frozen=True)
