@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import warnings
 
-import numpy as np
 from implicit.cpu.als import AlternatingLeastSquares
-from implicit.recommender_base import ModelFitError as ImplicitFitError
 
-from recsys.data.dataset import InteractionDataset
 from recsys.models import _implicit as imp
-from recsys.models.base import Recommender
+from recsys.models.factors import FactorRecommender
 from recsys.models.registry import register
 
 
 @register
-class ALSRecommender(Recommender):
+class ALSRecommender(FactorRecommender):
     """Weighted ALS over the customers x items matrix.
 
     Parameters
@@ -44,7 +41,7 @@ class ALSRecommender(Recommender):
     """
 
     name = "als"
-    supports_similar = True
+    fit_hint = "lower alpha or raise regularization"
 
     def __init__(
         self,
@@ -69,12 +66,12 @@ class ALSRecommender(Recommender):
         imp.check_seed(self.name, self.random_state)
         imp.check_threads(self.name, self.num_threads)
 
-    def _fit(self, dataset: InteractionDataset) -> None:
+    def _implicit_model(self) -> AlternatingLeastSquares:
         imp.warn_blas_threads()
         with warnings.catch_warnings():
             # implicit checks the BLAS too (once per process); ours above says it every fit.
             warnings.simplefilter("ignore", RuntimeWarning)
-            model = AlternatingLeastSquares(
+            return AlternatingLeastSquares(
                 factors=self.factors,
                 regularization=self.regularization,
                 alpha=self.alpha,
@@ -82,43 +79,6 @@ class ALSRecommender(Recommender):
                 random_state=self.random_state,
                 num_threads=self.num_threads,
             )
-        try:
-            model.fit(imp.user_items(dataset.matrix), show_progress=False)
-        except ImplicitFitError:
-            pass  # reported below with our own error and message
-        user_factors = imp.to_float32(model.user_factors)
-        item_factors = imp.to_float32(model.item_factors)
-        imp.check_finite(
-            self.name,
-            "lower alpha or raise regularization",
-            user_factors=user_factors,
-            item_factors=item_factors,
-        )
-        self.user_factors_, self.item_factors_ = user_factors, item_factors
 
-    def _score(self, customer_idx: np.ndarray) -> np.ndarray:
-        return self.user_factors_[customer_idx] @ self.item_factors_.T
-
-    def _similar(self, item_idx: np.ndarray) -> np.ndarray:
-        return imp.cosine_rows(self.item_factors_, item_idx)
-
-    def _get_state(self) -> dict[str, np.ndarray]:
-        return {"user_factors": self.user_factors_, "item_factors": self.item_factors_}
-
-    def _set_state(self, state: dict[str, np.ndarray]) -> None:
-        self.user_factors_ = state["user_factors"]
-        self.item_factors_ = state["item_factors"]
-
-    def _recommend_batch(
-        self, customer_idx: np.ndarray, k: int, exclude_seen: bool, allowed: np.ndarray | None
-    ) -> tuple[np.ndarray, np.ndarray] | None:
-        return imp.factor_topk(
-            self.user_factors_,
-            self.item_factors_,
-            self.seen_,
-            customer_idx,
-            k,
-            exclude_seen,
-            allowed,
-            self.num_threads,
-        )
+    def _topk_threads(self) -> int:
+        return self.num_threads

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 from implicit.cpu.bpr import BayesianPersonalizedRanking
-from implicit.recommender_base import ModelFitError as ImplicitFitError
 
-from recsys.data.dataset import InteractionDataset
 from recsys.models import _implicit as imp
-from recsys.models.base import Recommender
+from recsys.models.factors import FactorRecommender
 from recsys.models.registry import register
 
 
 @register
-class BPRRecommender(Recommender):
+class BPRRecommender(FactorRecommender):
     """Pairwise-ranking matrix factorisation.
 
     Parameters
@@ -38,7 +36,7 @@ class BPRRecommender(Recommender):
     """
 
     name = "bpr"
-    supports_similar = True
+    fit_hint = "lower learning_rate or raise regularization"
 
     def __init__(
         self,
@@ -68,8 +66,8 @@ class BPRRecommender(Recommender):
             return 1 if self.random_state is not None else 0
         return int(self.num_threads)
 
-    def _fit(self, dataset: InteractionDataset) -> None:
-        model = BayesianPersonalizedRanking(
+    def _implicit_model(self) -> BayesianPersonalizedRanking:
+        return BayesianPersonalizedRanking(
             factors=self.factors,
             learning_rate=self.learning_rate,
             regularization=self.regularization,
@@ -77,44 +75,10 @@ class BPRRecommender(Recommender):
             random_state=self.random_state,
             num_threads=self._threads(),
         )
-        try:
-            model.fit(imp.user_items(dataset.matrix), show_progress=False)
-        except ImplicitFitError:
-            pass  # reported below with our own error and message
-        user_factors = imp.to_float32(model.user_factors)
-        item_factors = imp.to_float32(model.item_factors)
-        imp.check_finite(
-            self.name,
-            "lower learning_rate or raise regularization",
-            user_factors=user_factors,
-            item_factors=item_factors,
-        )
-        self.user_factors_, self.item_factors_ = user_factors, item_factors
 
-    def _score(self, customer_idx: np.ndarray) -> np.ndarray:
-        return self.user_factors_[customer_idx] @ self.item_factors_.T
-
-    def _recommend_batch(
-        self, customer_idx: np.ndarray, k: int, exclude_seen: bool, allowed: np.ndarray | None
-    ) -> tuple[np.ndarray, np.ndarray] | None:
-        return imp.factor_topk(
-            self.user_factors_,
-            self.item_factors_,
-            self.seen_,
-            customer_idx,
-            k,
-            exclude_seen,
-            allowed,
-            self.num_threads or 0,  # top-k is deterministic on any number of threads
-        )
+    def _topk_threads(self) -> int:
+        return self.num_threads or 0  # top-k is deterministic on any number of threads
 
     def _similar(self, item_idx: np.ndarray) -> np.ndarray:
         # Cosine over the taste columns only: the bias column is popularity, not likeness.
         return imp.cosine_rows(self.item_factors_[:, :-1], item_idx)
-
-    def _get_state(self) -> dict[str, np.ndarray]:
-        return {"user_factors": self.user_factors_, "item_factors": self.item_factors_}
-
-    def _set_state(self, state: dict[str, np.ndarray]) -> None:
-        self.user_factors_ = state["user_factors"]
-        self.item_factors_ = state["item_factors"]
