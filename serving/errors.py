@@ -67,14 +67,19 @@ def error_response(
     )
 
 
+def join_messages(parts: list[str]) -> str:
+    """Several problems as one line (at most ``_MAX_MESSAGE`` characters)."""
+    message = "; ".join(parts) or "invalid request"
+    return message if len(message) <= _MAX_MESSAGE else message[: _MAX_MESSAGE - 3] + "..."
+
+
 def validation_message(errors: Any) -> str:
     """Turn pydantic's error list into one readable line naming each bad parameter."""
     parts = []
     for err in errors:
         loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "request"
         parts.append(f"{loc}: {err.get('msg', 'invalid value')}")
-    message = "; ".join(parts) or "invalid request"
-    return message if len(message) <= _MAX_MESSAGE else message[: _MAX_MESSAGE - 3] + "..."
+    return join_messages(parts)
 
 
 async def _api_error(request: Request, exc: Exception) -> OrjsonResponse:

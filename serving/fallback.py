@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ import redis
 from recsys.errors import StoreError
 from recsys.store import GLOBAL_SEGMENT, Catalog, RankedList, StoreReader, decode_list
 from recsys.store import keys as K
+from serving.present import ItemEncoder
 from serving.ranking import CatalogView, Scored, in_category
 
 
@@ -31,7 +33,11 @@ class Snapshot:
     view: CatalogView
     popular: dict[str, list[Scored]]
     manifest: dict[str, Any]
+    encoder: ItemEncoder = field(init=False, repr=False)
     _by_category: dict[str, list[Scored]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.encoder = ItemEncoder(self.view)
 
     @property
     def global_popular(self) -> list[Scored]:
@@ -85,9 +91,16 @@ class Snapshots:
     gets the snapshot of the version it resolved, so each answer comes whole from one version.
     """
 
-    def __init__(self, reader: StoreReader, size: int = 3) -> None:
+    def __init__(
+        self,
+        reader: StoreReader,
+        size: int = 3,
+        *,
+        on_load: Callable[[Snapshot], None] | None = None,
+    ) -> None:
         self.reader = reader
         self.size = size
+        self.on_load = on_load
         self.current: Snapshot | None = None
         self._cache: OrderedDict[str, Snapshot] = OrderedDict()
         self._loading: dict[str, asyncio.Future[Snapshot]] = {}
@@ -114,4 +127,6 @@ class Snapshots:
         self._cache[version] = snap
         while len(self._cache) > self.size:
             self._cache.popitem(last=False)
+        if self.on_load is not None:
+            self.on_load(snap)
         return snap

@@ -2,20 +2,24 @@
 
 Handlers return these bytes directly (``orjson``); the pydantic models in
 :mod:`serving.schemas` document the same shapes in OpenAPI, and the tests validate every
-answer against them. Building the dicts here skips a validation and serialisation pass per
-request.
+answer against them. Building the bytes here skips a validation and serialisation pass per
+request; items are joined from JSON fragments made once per version (:class:`ItemEncoder`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
 from serving.metrics import SCOPE_VERSION_KEY
-from serving.service import Answer
+from serving.ranking import CatalogView, Scored
+
+if TYPE_CHECKING:
+    from serving.service import Answer
 
 
 class JSONBytes(Response):
@@ -35,31 +39,53 @@ def _short(score: float) -> float:
     return float(f"{score:.7g}")
 
 
-def item_dicts(answer: Answer) -> list[dict[str, Any]]:
-    """The answer's items with name, category and price (when known) from its catalog."""
-    view = answer.snapshot.view
-    index, names, categories, prices = view.index, view.name, view.category, view.price
-    out = []
-    for item_id, score in answer.items:
-        item: dict[str, Any] = {"item_id": item_id, "score": _short(score)}
-        i = index.get(item_id)
-        if i is not None:
-            if (name := names[i]) is not None:
-                item["name"] = name
-            if (category := categories[i]) is not None:
-                item["category"] = category
-            if (price := prices[i]) is not None:
-                item["price"] = price
-        out.append(item)
+_SCORE_JSON: dict[float, bytes] = {}
+_SCORE_CACHE_SIZE = 1 << 16  # float16 scores take at most 65536 values
+
+
+def score_json(score: float) -> bytes:
+    """``_short(score)`` as JSON, memoised (scores repeat: most lists are float16)."""
+    out = _SCORE_JSON.get(score)
+    if out is None:
+        if len(_SCORE_JSON) >= _SCORE_CACHE_SIZE:
+            _SCORE_JSON.clear()
+        out = _SCORE_JSON[score] = orjson.dumps(_short(score))
     return out
+
+
+class ItemEncoder:
+    """One version's items as ready-made JSON fragments, so an answer is a byte join.
+
+    Item ``{"item_id": ..., "score": ..., "name": ..., "category": ..., "price": ...}`` (the
+    catalog facts only when known) is ``head[i] + score + tail[i]``; built once per version.
+    """
+
+    def __init__(self, view: CatalogView) -> None:
+        self.index = view.index
+        self.head = [b'{"item_id":' + orjson.dumps(i) + b',"score":' for i in view.ids]
+        self.tail = []
+        for name, category, price in zip(view.name, view.category, view.price, strict=True):
+            facts = {"name": name, "category": category, "price": price}
+            known = {key: value for key, value in facts.items() if value is not None}
+            self.tail.append(b"," + orjson.dumps(known)[1:] if known else b"}")
+
+    def items(self, items: Iterable[Scored]) -> bytes:
+        """The JSON array of ``items`` (ids unknown to the catalog get no facts)."""
+        index, head, tail = self.index, self.head, self.tail
+        parts = []
+        for item_id, score in items:
+            i = index.get(item_id)
+            if i is None:
+                unknown = b'{"item_id":' + orjson.dumps(item_id) + b',"score":'
+                parts.append(unknown + score_json(score) + b"}")
+            else:
+                parts.append(head[i] + score_json(score) + tail[i])
+        return b"[" + b",".join(parts) + b"]"
 
 
 def answer_response(request: Request, answer: Answer, **head: str) -> JSONBytes:
     """``{**head, model_version, source, items}`` for a recommendation-like answer."""
-    body = {
-        **head,
-        "model_version": answer.version,
-        "source": answer.source,
-        "items": item_dicts(answer),
-    }
-    return json_response(request, answer.version, body)
+    request.scope[SCOPE_VERSION_KEY] = answer.version
+    start = orjson.dumps({**head, "model_version": answer.version, "source": answer.source})
+    items = answer.snapshot.encoder.items(answer.items)
+    return JSONBytes(b"".join((start[:-1], b',"items":', items, b"}")))

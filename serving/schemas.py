@@ -21,6 +21,19 @@ class _Out(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
+class ErrorDetail(_Out):
+    """What went wrong: a stable ``code`` and a readable ``message``."""
+
+    code: str
+    message: str
+
+
+class ErrorOut(_Out):
+    """The shape of every error response."""
+
+    error: ErrorDetail
+
+
 class ItemOut(_Out):
     """One recommended item: its id, the score of the list it came from, and catalog facts."""
 

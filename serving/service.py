@@ -8,11 +8,12 @@ manifest come from the version's in-process :class:`~serving.fallback.Snapshot`.
 When Redis fails, requests are answered from the snapshot of the newest version seen
 (``source: popular``), and for ``redis_retry_seconds`` after a failure Redis is not tried
 at all, so an outage costs no timeouts on the request path; then the next request tries again
-(redis-py reconnects), so personal answers resume without a restart.
+(the client reconnects), so personal answers resume without a restart.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
 import time
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 import redis
 
 from recsys.errors import StoreError
-from recsys.store import GLOBAL_SEGMENT, StoreReader, decode_list
+from recsys.store import GLOBAL_SEGMENT, StoreReader
 from recsys.store import keys as K
 from recsys.store.connection import redact_url
 from serving.errors import ApiError
@@ -38,9 +39,7 @@ logger = logging.getLogger("serving")
 STORE_FAILURES = (redis.RedisError, OSError, StoreError)
 
 _LOG_EVERY = 10.0  # seconds between two log lines about failures of one operation
-_REC = K.FIELD_RECOMMENDATIONS.decode()
-_AGAIN = K.FIELD_BUY_AGAIN.decode()
-_SEGMENT = K.FIELD_SEGMENT.decode()
+_REC, _AGAIN, _SEGMENT = K.FIELD_RECOMMENDATIONS, K.FIELD_BUY_AGAIN, K.FIELD_SEGMENT
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +92,7 @@ class Service:
         self.redis_url = redact_url(redis_url) if redis_url else "Redis"
         self.reader = reader
         self.metrics = metrics
-        self.snapshots = Snapshots(reader)
+        self.snapshots = Snapshots(reader, on_load=self._snapshot_loaded)
         self.clock = clock
         self._pointer: str | None = None
         self._pointer_expires = -math.inf
@@ -105,6 +104,10 @@ class Service:
         """The version of the fallback snapshot (the newest version seen), if any."""
         current = self.snapshots.current
         return None if current is None else current.version
+
+    def _snapshot_loaded(self, snapshot: Snapshot) -> None:
+        if self.settings.gc_freeze:  # a new version's data is long-lived: never rescan it
+            gc.freeze()
 
     async def start(self) -> None:
         """Load the active version's snapshot so that the fallback exists from the start.
@@ -196,26 +199,31 @@ class Service:
         """
         endpoint = "recommendations"
         ctx = await self._context(endpoint)
-        record = None
+        record: dict[bytes, bytes] = {}  # the customer's HASH: lists and text fields
+        rungs: list[Rung] = []
         if ctx.live:
             try:
-                record = await self.reader.customer_record(ctx.version, customer_id)
+                record = await self.reader.client.hgetall(
+                    K.customer_key(self.reader.namespace, ctx.version, customer_id)
+                )
+                if record:  # an unknown customer has none
+                    view = ctx.snapshot.view
+                    personal = view.decode(record[_REC]) if _REC in record else []
+                    again = record.get(_AGAIN)
+                    if include_purchased:
+                        personal = interleave(personal, view.decode(again) if again else [])
+                    elif again:
+                        bought = view.item_set(again)
+                        exclude = exclude | bought if exclude else bought
+                    rungs.append(Rung("personal", personal))
             except STORE_FAILURES as exc:
                 self._failed(endpoint, exc)
                 ctx = self._fallback(endpoint)
+                record, rungs = {}, []
         snap = ctx.snapshot
-        rungs: list[Rung] = []
-        if record is not None:
-            personal = snap.pairs(record.lists.get(_REC))
-            again = snap.pairs(record.lists.get(_AGAIN))
-            if include_purchased:
-                personal = interleave(personal, again)
-            else:
-                exclude = exclude | {item_id for item_id, _ in again}
-            rungs.append(Rung("personal", personal))
-            segment = record.values.get(_SEGMENT)
-            if segment and segment != GLOBAL_SEGMENT and segment in snap.popular:
-                rungs.append(Rung("segment", snap.popular[segment]))
+        segment = record.get(_SEGMENT, b"").decode(errors="replace")
+        if segment and segment != GLOBAL_SEGMENT and segment in snap.popular:
+            rungs.append(Rung("segment", snap.popular[segment]))
         rungs.append(Rung("popular", snap.global_popular))
         source, items = pick(rungs, k, snap.view, Filters(exclude, category))
         return self._answer(endpoint, ctx, source, items)
@@ -236,8 +244,10 @@ class Service:
         similar: list[Scored] = []
         if ctx.live:
             try:
-                ranked = await self.reader.similar_list(ctx.version, item_id)
-                similar = ctx.snapshot.pairs(ranked)
+                raw = await self.reader.client.hget(
+                    K.item_key(self.reader.namespace, ctx.version, item_id), K.FIELD_SIMILAR
+                )
+                similar = [] if raw is None else ctx.snapshot.view.decode(raw)
             except STORE_FAILURES as exc:
                 self._failed(endpoint, exc)
                 ctx = self._fallback(endpoint)
@@ -279,7 +289,7 @@ class Service:
             raws = await pipe.execute()
         except redis.RedisError as exc:
             raise StoreError(f"reading similar items: {type(exc).__name__}: {exc}") from exc
-        return [ctx.snapshot.pairs(decode_list(raw)) for raw in raws if raw is not None]
+        return [ctx.snapshot.view.decode(raw) for raw in raws if raw is not None]
 
     async def model(self) -> tuple[str, dict]:
         """The version answering now and its manifest."""

@@ -45,11 +45,19 @@ class Settings(BaseSettings):
     # Redis client: short timeouts so a sick server turns into a fallback answer, not a hang.
     redis_socket_timeout: float = Field(default=0.25, gt=0)
     redis_connect_timeout: float = Field(default=0.25, gt=0)
+    # Carry every request's reads over one pipelined connection (serving/redis_mux.py);
+    # off: redis-py's pooled client (also used for rediss:// URLs).
+    redis_multiplex: bool = True
     # After a Redis failure, requests answer from the in-process fallback for this long
     # before trying Redis again (0: try on every request).
     redis_retry_seconds: float = Field(default=1.0, ge=0)
     # How long the active-version pointer may be reused in-process (0 disables the cache).
     version_cache_seconds: float = Field(default=0.5, ge=0, le=5)
+    # After start-up and after each new version's snapshot is loaded, move every object then
+    # alive into Python's permanent GC generation (gc.freeze): full collections then skip the
+    # ~100k long-lived objects of the libraries and snapshots (each cost ~50 ms, several per
+    # second under load). Off in tests that start many apps in one process.
+    gc_freeze: bool = True
 
     @field_validator("namespace")
     @classmethod

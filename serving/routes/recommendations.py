@@ -2,41 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from serving.deps import (
-    CategoryQuery,
-    CustomerIdPath,
-    ExcludeQuery,
-    KQuery,
-    SiteService,
-    check_ids,
-    check_k,
-    parse_exclude,
-)
+from serving.deps import SiteService, authorized
+from serving.params import RECOMMENDATIONS, check_ids, check_k
 from serving.present import answer_response
-from serving.routes import API_PREFIX
-from serving.schemas import Channel, RecommendationsOut, SessionIn, SessionOut
+from serving.routes import API_PREFIX, PARAMETER_ERRORS, DirectRoute
+from serving.schemas import RecommendationsOut, SessionIn, SessionOut
 
-router = APIRouter(prefix=API_PREFIX, tags=["recommendations"])
+router = APIRouter(prefix=API_PREFIX, tags=["recommendations"], route_class=DirectRoute)
 
 
-@router.get("/customers/{customer_id}/recommendations", response_model=RecommendationsOut)
-async def customer_recommendations(
-    request: Request,
-    service: SiteService,
-    customer_id: CustomerIdPath,
-    k: KQuery = None,
-    exclude: ExcludeQuery = [],  # noqa: B006 - FastAPI copies defaults
-    category: CategoryQuery = None,
-    channel: Annotated[Channel, Query(description="Where the list is shown.")] = "web",
-    include_purchased: Annotated[
-        bool, Query(description="Merge the customer's buy-again list into the personal rung.")
-    ] = False,
-) -> Response:
+@router.get(
+    "/customers/{customer_id}/recommendations",
+    response_model=RecommendationsOut,
+    responses=PARAMETER_ERRORS,
+    openapi_extra=RECOMMENDATIONS.openapi(),
+)
+async def customer_recommendations(request: Request) -> Response:
     """A customer's top-k: personal list, else their segment's, else popular.
 
     Unknown customers get the fallback. Already-purchased (unless ``include_purchased``),
@@ -44,13 +28,15 @@ async def customer_recommendations(
     topped up from the next rung. ``channel`` (web or email) applies the same rules: bought
     items stay out of emails too unless ``include_purchased`` asks for them.
     """
-    settings = service.settings
+    # A hot route: parameters are parsed by serving.params, not resolved by FastAPI.
+    service = authorized(request, "site")
+    customer_id, query = RECOMMENDATIONS.parse(request, service.settings)
     answer = await service.for_customer(
         customer_id,
-        check_k(k, settings),
-        category=category,
-        exclude=parse_exclude(exclude, settings),
-        include_purchased=include_purchased,
+        query.k,
+        category=query.category,
+        exclude=query.exclude,
+        include_purchased=query.include_purchased,
     )
     return answer_response(request, answer, customer_id=customer_id)
 

@@ -119,10 +119,21 @@ def publish_shop(tmp_path: Path, redis_client: redis.Redis, namespace: str) -> P
     return _publish
 
 
-@pytest.fixture
-def settings(redis_url: str, namespace: str) -> Settings:
-    """Settings for the per-test namespace; the version pointer is not cached."""
-    return Settings(redis_url=redis_url, namespace=namespace, version_cache_seconds=0)
+@pytest.fixture(params=[True, False], ids=["multiplexed", "redis-py"])
+def settings(request: pytest.FixtureRequest, redis_url: str, namespace: str) -> Settings:
+    """Settings for the per-test namespace; the version pointer is not cached, and objects
+    are not frozen out of the GC (tests start many apps in one process).
+
+    Every test using it runs with both Redis clients the service can use: the multiplexed
+    connection (the default) and redis-py's pooled client (``redis_multiplex=False``).
+    """
+    return Settings(
+        redis_url=redis_url,
+        namespace=namespace,
+        version_cache_seconds=0,
+        redis_multiplex=request.param,
+        gc_freeze=False,
+    )
 
 
 @contextmanager

