@@ -14,7 +14,8 @@ class Reporter:
 
     def __init__(self, quiet: bool = False) -> None:
         self.quiet = quiet
-        self.console = Console(stderr=True, highlight=False)
+        # soft_wrap: a long path stays on one line (rich wraps at 80 columns in a pipe)
+        self.console = Console(stderr=True, highlight=False, soft_wrap=True)
 
     def info(self, message: str) -> None:
         if not self.quiet:
