@@ -229,7 +229,9 @@ def _train_into(
                 split,
                 k=ev_cfg.k,
                 matrix_config=config.matrix,
-                items_frame=items_frame,
+                # A catalog derived from the events must not reveal items first sold in the
+                # test window: without an items file, evaluate on the training window's own.
+                items_frame=items_frame if items_path else None,
                 progress=rep,
             )
         chosen = select_model(evaluation.table, metric)

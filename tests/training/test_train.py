@@ -137,3 +137,24 @@ def test_buy_again_holds_only_previously_purchased_items_in_model_order(trained,
     ranks = again.groupby("customer_id")["rank"]
     assert (ranks.min() == 1).all() and (ranks.max() <= 20).all()
     assert (again.groupby("customer_id")["score"].diff().dropna() <= 1e-6).all()
+
+
+def test_without_an_items_file_the_holdout_catalog_is_the_training_windows(shop_dir, tmp_path):
+    """Items first sold in the test window must not join the catalog the candidates are
+    judged on (that would leak the future); the final model still knows every item."""
+    events = pd.read_parquet(shop_dir / "events.parquet")
+    result = run_training(
+        shop_dir / "events.parquet",
+        config=Config(models=FAST_BLEND),
+        out_dir=tmp_path,
+        candidates=("popular", "repeat"),
+        top_n=5,
+    )
+    facts = result.evaluation.facts
+    cutoff = pd.Timestamp(facts["cutoff"])
+    seen_before = events.loc[pd.to_datetime(events["timestamp"]) < cutoff, "item_id"].nunique()
+    assert events["item_id"].nunique() > seen_before  # the shop does launch items late
+    assert facts["n_train_items"] == seen_before
+    assert facts["n_dropped_new_item_purchases"] > 0
+    catalog = pd.read_parquet(result.bundle_dir / "items.parquet")
+    assert len(catalog) > seen_before  # the final model, trained on everything, knows them
