@@ -26,8 +26,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: $(STAMP)
-	$(BIN)/ruff check recsys training serving tests benchmarks
-	$(BIN)/ruff format --check recsys training serving tests benchmarks
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy recsys
 
 bench: $(STAMP)
