@@ -28,7 +28,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy recsys
+	$(BIN)/mypy recsys training serving
 
 bench: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow -p no:cacheprovider tests

@@ -19,6 +19,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import redis
 
@@ -203,8 +204,12 @@ class Service:
         rungs: list[Rung] = []
         if ctx.live:
             try:
-                record = await self.reader.client.hgetall(
-                    K.customer_key(self.reader.namespace, ctx.version, customer_id)
+                # Binary client (checked by StoreReader): fields and values are bytes.
+                record = cast(
+                    dict[bytes, bytes],
+                    await self.reader.client.hgetall(
+                        K.customer_key(self.reader.namespace, ctx.version, customer_id)
+                    ),
                 )
                 if record:  # an unknown customer has none
                     view = ctx.snapshot.view
@@ -244,8 +249,11 @@ class Service:
         similar: list[Scored] = []
         if ctx.live:
             try:
-                raw = await self.reader.client.hget(
-                    K.item_key(self.reader.namespace, ctx.version, item_id), K.FIELD_SIMILAR
+                raw = cast(
+                    bytes | None,
+                    await self.reader.client.hget(
+                        K.item_key(self.reader.namespace, ctx.version, item_id), K.FIELD_SIMILAR
+                    ),
                 )
                 similar = [] if raw is None else ctx.snapshot.view.decode(raw)
             except STORE_FAILURES as exc:

@@ -237,11 +237,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:
         # Usage errors (click's, or the copy typer vendors) know how to print themselves.
-        if callable(getattr(exc, "show", None)) and isinstance(
-            getattr(exc, "exit_code", None), int
-        ):
-            exc.show()
-            return int(exc.exit_code)
+        show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(code, int):
+            show()
+            return code
         raise
     return 0
 
