@@ -7,7 +7,6 @@ version's snapshot (the fallback), and closes the client on shutdown.
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,7 +25,7 @@ from serving.errors import install_error_handlers
 from serving.metrics import Metrics, ObservabilityMiddleware
 from serving.redis_mux import MultiplexedRedis
 from serving.routes import API_PREFIX, health, items, model, recommendations
-from serving.service import Service
+from serving.service import Service, freeze_long_lived
 from serving.settings import Settings, get_settings
 
 logger = logging.getLogger("serving")
@@ -57,6 +56,18 @@ def open_redis(settings: Settings) -> tuple[redis.asyncio.Redis | MultiplexedRed
     return client, url
 
 
+def open_loader(settings: Settings, url: str) -> redis.asyncio.Redis:
+    """redis-py's client for loading version snapshots: rare, possibly large reads, kept off
+    the request path's connection and given a longer timeout."""
+    return connect_async(
+        url,
+        socket_timeout=settings.redis_load_timeout,
+        socket_connect_timeout=settings.redis_connect_timeout,
+        retry=Retry(NoBackoff(), 1),
+        health_check_interval=30,
+    )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the API. ``settings`` default to :func:`get_settings` (the environment).
 
@@ -72,20 +83,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not conf.api_keys:
             logger.warning("no API keys configured (RECSYS_API_KEYS): the API is open to anyone")
         client, url = open_redis(conf)
-        # StoreReader only calls get/hget/hgetall/hkeys/pipeline: the multiplexed client has them.
-        reader = StoreReader(client, conf.namespace)  # type: ignore[arg-type]
-        service = Service(conf, reader, metrics, redis_url=url)
-        app.state.service = service
-        logger.info("serving namespace %r from %s", conf.namespace, redact_url(url))
-        if conf.gc_freeze:
-            gc.collect()  # start-up garbage is not worth keeping for ever
-        await service.start()
-        if conf.gc_freeze:
-            gc.freeze()  # see Settings.gc_freeze
+        loader_client = open_loader(conf, url)
         try:
+            # StoreReader only calls get/hget/hgetall/hkeys/pipeline: the mux has them.
+            reader = StoreReader(client, conf.namespace)  # type: ignore[arg-type]
+            loader = StoreReader(loader_client, conf.namespace)
+            service = Service(conf, reader, metrics, redis_url=url, loader=loader)
+            app.state.service = service
+            logger.info("serving namespace %r from %s", conf.namespace, redact_url(url))
+            await service.start()
+            if conf.gc_freeze:
+                freeze_long_lived()  # see Settings.gc_freeze
             yield
         finally:
             await client.aclose()
+            await loader_client.aclose()
 
     app = FastAPI(
         title="recsys",

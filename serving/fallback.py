@@ -71,16 +71,24 @@ async def load_snapshot(reader: StoreReader, version: str) -> Snapshot:
         raise StoreError(f"reading version {version}: {type(exc).__name__}: {exc}") from exc
     if manifest_raw is None:
         raise StoreError(f"version {version!r} has no manifest (deleted while being read?)")
-    popular = {
-        (name.decode() if isinstance(name, bytes) else str(name)): catalog.pairs(decode_list(raw))
-        for name, raw in popular_raw.items()
-    }
+    try:
+        manifest = orjson.loads(manifest_raw)
+        popular = {
+            (name.decode() if isinstance(name, bytes) else str(name)): catalog.pairs(
+                decode_list(raw)
+            )
+            for name, raw in popular_raw.items()
+        }
+    except (ValueError, UnicodeDecodeError) as exc:  # orjson's JSONDecodeError is a ValueError
+        raise StoreError(f"version {version!r} is corrupt: {type(exc).__name__}: {exc}") from None
+    if not isinstance(manifest, dict):
+        raise StoreError(f"version {version!r} is corrupt: its manifest is not a JSON object")
     return Snapshot(
         version=version,
         catalog=catalog,
         view=CatalogView.from_catalog(catalog),
         popular=popular,
-        manifest=orjson.loads(manifest_raw),
+        manifest=manifest,
     )
 
 

@@ -71,6 +71,16 @@ class _Context:
     live: bool  # False: answer from the in-process snapshot only
 
 
+def freeze_long_lived() -> None:
+    """Collect garbage, then move every object still alive into the permanent generation.
+
+    Collecting first keeps unreachable cycles (tracebacks, parse temporaries) from being
+    frozen with the long-lived data, where they could never be freed.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def _is_connection_failure(exc: BaseException) -> bool:
     """A Redis/network failure (as opposed to missing or corrupt data)."""
     cause = exc.__cause__ if isinstance(exc, StoreError) else exc
@@ -87,13 +97,16 @@ class Service:
         metrics: Metrics,
         *,
         redis_url: str = "",
+        loader: StoreReader | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
         self.redis_url = redact_url(redis_url) if redis_url else "Redis"
         self.reader = reader
         self.metrics = metrics
-        self.snapshots = Snapshots(reader, on_load=self._snapshot_loaded)
+        # Snapshots (catalog, popular lists: up to megabytes) may come over their own
+        # connection, so a load never queues the request path's small reads behind it.
+        self.snapshots = Snapshots(loader or reader, on_load=self._snapshot_loaded)
         self.clock = clock
         self._pointer: str | None = None
         self._pointer_expires = -math.inf
@@ -108,7 +121,7 @@ class Service:
 
     def _snapshot_loaded(self, snapshot: Snapshot) -> None:
         if self.settings.gc_freeze:  # a new version's data is long-lived: never rescan it
-            gc.freeze()
+            freeze_long_lived()
 
     async def start(self) -> None:
         """Load the active version's snapshot so that the fallback exists from the start.
@@ -310,9 +323,10 @@ class Service:
             version = await self._active_version(self.clock(), fresh=True)
         except STORE_FAILURES as exc:
             self._failed("readyz", exc)
-            return Readiness(
-                False, None, "redis_unavailable", f"cannot read {self.redis_url}: {exc}"
-            )
+            if _is_connection_failure(exc):
+                message = f"cannot read {self.redis_url}: {exc}"
+                return Readiness(False, None, "redis_unavailable", message)
+            return Readiness(False, None, "store_corrupt", str(exc))
         self._down_until = -math.inf  # Redis answers: stop short-circuiting requests
         if version is None:
             return Readiness(

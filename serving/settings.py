@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     # Redis client: short timeouts so a sick server turns into a fallback answer, not a hang.
     redis_socket_timeout: float = Field(default=0.25, gt=0)
     redis_connect_timeout: float = Field(default=0.25, gt=0)
+    # Loading a version's snapshot (catalog and popular lists, up to megabytes) uses its own
+    # connection with this read timeout.
+    redis_load_timeout: float = Field(default=5.0, gt=0)
     # Carry every request's reads over one pipelined connection (serving/redis_mux.py);
     # off: redis-py's pooled client (also used for rediss:// URLs).
     redis_multiplex: bool = True

@@ -75,10 +75,20 @@ class StoreReader:
             raise StoreError(f"reading {what} failed: {type(exc).__name__}: {exc}") from exc
 
     async def active_version(self) -> str | None:
-        """The active version id (one GET), or None when nothing is published."""
-        return _text(
-            await self._call("the active version", self.client.get(K.active_key(self.namespace)))
-        )
+        """The active version id (one GET), or None when nothing is published.
+
+        StoreError if the pointer holds something that is not a version id (corrupt store).
+        """
+        raw = await self._call("the active version", self.client.get(K.active_key(self.namespace)))
+        if raw is None:
+            return None
+        try:
+            return K.check_version(_text(raw) or "")
+        except (UnicodeDecodeError, ConfigError):
+            raise StoreError(
+                f"corrupt active-version pointer in namespace {self.namespace!r}: {raw[:80]!r} "
+                "is not a version id"
+            ) from None
 
     async def customer_record(self, version: str, customer_id: str) -> CustomerRecord | None:
         """The customer's HASH in ``version`` (one HGETALL); None for an unknown customer."""
