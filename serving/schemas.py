@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 # External ids on the wire: 1-128 characters of letters, digits and ``. _ : -``.
 ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
@@ -71,7 +71,10 @@ class SessionIn(BaseModel):
     item_ids: list[ExternalId] = Field(
         default_factory=list, description="Items the visitor looked at or has in the cart."
     )
-    k: int | None = Field(None, description="Number of items to return (default: the service's).")
+    # Strict, as on the GET routes: "3" and 2.0 are not numbers of items.
+    k: StrictInt | None = Field(
+        None, description="Number of items to return, 1..max_k (default: the service's)."
+    )
 
 
 class SessionOut(_Out):

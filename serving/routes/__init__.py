@@ -26,11 +26,16 @@ class DirectRoute(APIRoute):
     """An APIRoute that calls an ``async def endpoint(request) -> Response`` directly.
 
     For the hot GET routes, which authorize and parse their parameters themselves
-    (:mod:`serving.params`): FastAPI's request handler would still solve (empty)
-    dependencies and set up its exit stacks on every request. Middleware, exception
-    handlers and the OpenAPI description (``response_model``, ``openapi_extra``) work as for
-    any route. An endpoint that declares anything else (parameters, a body, dependencies,
-    route dependencies) gets FastAPI's normal handler.
+    (:mod:`serving.params`): FastAPI's handler would otherwise solve and validate parameters
+    on every request. Middleware, exception handlers and the OpenAPI description
+    (``response_model``, ``openapi_extra``) work as for any route. An endpoint that declares
+    anything else (parameters, a body, dependencies, route dependencies) gets FastAPI's
+    normal handler.
+
+    Caveat: dependencies given to ``include_router(...)`` or ``FastAPI(...)`` are NOT run
+    for a direct route: authorization therefore lives in the endpoint
+    (:func:`serving.deps.authorized`); add anything app-wide as middleware, not as a
+    dependency.
     """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:

@@ -41,7 +41,7 @@ async def customer_recommendations(request: Request) -> Response:
     return answer_response(request, answer, customer_id=customer_id)
 
 
-@router.post("/recommendations/session", response_model=SessionOut)
+@router.post("/recommendations/session", response_model=SessionOut, responses=PARAMETER_ERRORS)
 async def session_recommendations(
     request: Request, service: SiteService, body: SessionIn
 ) -> Response:

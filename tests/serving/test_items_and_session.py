@@ -81,3 +81,12 @@ def test_session_bad_bodies_are_422(api: TestClient) -> None:
         "invalid_parameter",
     )
     assert_error(api.post(SESSION), 422, "invalid_parameter")
+    # k is strict, as on the GET routes: no strings or floats standing in for a count.
+    for k in ("3", 2.0, True, 10**30):
+        response = api.post(SESSION, json={"item_ids": ["i01"], "k": k})
+        assert_error(response, 422, "invalid_parameter")
+
+
+def test_session_422_is_documented_as_the_json_error_shape(api: TestClient) -> None:
+    responses = api.get("/openapi.json").json()["paths"][SESSION]["post"]["responses"]
+    assert responses["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorOut")
