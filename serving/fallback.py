@@ -18,7 +18,7 @@ import orjson
 import redis
 
 from recsys.errors import StoreError
-from recsys.store import GLOBAL_SEGMENT, Catalog, RankedList, StoreReader, decode_list
+from recsys.store import GLOBAL_SEGMENT, StoreReader, decode_list
 from recsys.store import keys as K
 from serving.present import ItemEncoder
 from serving.ranking import CatalogView, Scored, in_category
@@ -29,7 +29,6 @@ class Snapshot:
     """One published version's small, shared data."""
 
     version: str
-    catalog: Catalog
     view: CatalogView
     popular: dict[str, list[Scored]]
     manifest: dict[str, Any]
@@ -53,10 +52,6 @@ class Snapshot:
             if len(self._by_category) < 10_000:  # categories are few; never grow unbounded
                 self._by_category[category] = cached
         return cached
-
-    def pairs(self, ranked: RankedList | None) -> list[Scored]:
-        """A decoded list of this version as ``(item_id, score)`` pairs."""
-        return [] if ranked is None else self.catalog.pairs(ranked)
 
 
 async def load_snapshot(reader: StoreReader, version: str) -> Snapshot:
@@ -85,7 +80,6 @@ async def load_snapshot(reader: StoreReader, version: str) -> Snapshot:
         raise StoreError(f"version {version!r} is corrupt: its manifest is not a JSON object")
     return Snapshot(
         version=version,
-        catalog=catalog,
         view=CatalogView.from_catalog(catalog),
         popular=popular,
         manifest=manifest,
