@@ -68,8 +68,11 @@ class SessionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    # The hard cap is max_ids' upper bound; the configured max_ids is checked by the route.
     item_ids: list[ExternalId] = Field(
-        default_factory=list, description="Items the visitor looked at or has in the cart."
+        default_factory=list,
+        max_length=10_000,
+        description="Items the visitor looked at or has in the cart (at most max_ids).",
     )
     # Strict, as on the GET routes: "3" and 2.0 are not numbers of items.
     k: StrictInt | None = Field(
