@@ -8,9 +8,10 @@ agree on indices. Internal indices never leak out of the public API.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Final, Literal
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,41 @@ import pandas as pd
 from recsys.errors import UnknownIdError
 
 MissingPolicy = Literal["error", "skip", "ignore"]
+
+#: The one id alphabet, from ingest to the API: 1 to ``MAX_ID_LENGTH`` characters, any Unicode
+#: except control characters (C0, DEL, C1), no leading or trailing white space. Ingest rejects
+#: other ids with a reason (:func:`id_problem`); the API accepts every id matching this, so
+#: any published id is reachable (percent-encoded in paths).
+MAX_ID_LENGTH: Final = 128
+ID_PATTERN: Final = r"^(?!\s)[^\x00-\x1f\x7f-\x9f]{1,128}(?<!\s)$"
+ID_DESCRIPTION: Final = (
+    "1-128 characters, no control characters, no leading or trailing white space "
+    "(percent-encode it in a path)"
+)
+_ID_RE: Final = re.compile(ID_PATTERN)
+_CONTROL_RE: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def is_valid_id(value: object) -> bool:
+    """Whether ``value`` is a string in the id alphabet (see ``ID_PATTERN``)."""
+    return isinstance(value, str) and _ID_RE.fullmatch(value) is not None
+
+
+def id_problem(value: str) -> str | None:
+    """Why ``value`` is not a valid external id (a short reason), or None when it is.
+
+    Reasons: ``empty``, ``too_long`` (over ``MAX_ID_LENGTH`` characters),
+    ``control_character``, ``surrounding_space``.
+    """
+    if not value:
+        return "empty"
+    if len(value) > MAX_ID_LENGTH:
+        return "too_long"
+    if _CONTROL_RE.search(value):
+        return "control_character"
+    if value != value.strip():
+        return "surrounding_space"
+    return None
 
 
 def _as_str_array(values: Iterable[object]) -> np.ndarray:
