@@ -25,7 +25,9 @@ MissingPolicy = Literal["error", "skip", "ignore"]
 #: other ids with a reason (:func:`id_problem`); the API accepts every id matching this, so
 #: any published id is reachable (percent-encoded in paths).
 MAX_ID_LENGTH: Final = 128
-ID_PATTERN: Final = r"^(?!\s)[^\x00-\x1f\x7f-\x9f]{1,128}(?<!\s)$"
+ID_PATTERN: Final = (
+    r"^[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]{0,126}[^\s\x00-\x1f\x7f-\x9f])?$"
+)  # no look-around: JSON Schema, pydantic-core's Rust regex and Python's re all read it
 ID_DESCRIPTION: Final = (
     "1-128 characters, no control characters, no leading or trailing white space "
     "(percent-encode it in a path)"
