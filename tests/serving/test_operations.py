@@ -14,6 +14,8 @@ from serving.schemas import (
     SessionOut,
     SimilarOut,
 )
+from serving.settings import Settings
+from tests.serving.conftest import Publisher, assert_error, serve
 
 
 def test_model_returns_version_and_manifest(api: TestClient) -> None:
@@ -105,19 +107,44 @@ def test_openapi_documents_the_api(api: TestClient) -> None:
         "/readyz",
         "/metrics",
     }
-    assert spec["components"]["securitySchemes"]["ApiKey"] == {
-        "type": "apiKey",
-        "in": "header",
-        "name": "X-API-Key",
-    }
-    assert paths["/v1/model"]["get"]["security"] == [{"ApiKey": []}]
-    assert paths["/v1/recommendations/session"]["post"]["security"] == [{"ApiKey": []}]
-    assert "security" not in paths["/healthz"]["get"]
+    # The service runs open (no keys configured): no security is declared, no 401/403.
+    assert "securitySchemes" not in spec.get("components", {})
+    assert "security" not in paths["/v1/model"]["get"]
+    assert not {"401", "403"} & set(paths["/v1/model"]["get"]["responses"])
     params = {
         p["name"] for p in paths["/v1/customers/{customer_id}/recommendations"]["get"]["parameters"]
     }
     assert params == {"customer_id", "k", "exclude", "category", "channel", "include_purchased"}
     assert api.get("/docs").status_code == 200
+
+
+def test_openapi_declares_the_key_when_keys_are_configured(
+    publish_shop: Publisher, settings: Settings
+) -> None:
+    publish_shop("v1")
+    with serve(settings.model_copy(update={"api_keys": {"k1": ["site"]}})) as c:
+        spec = c.get("/openapi.json").json()
+    paths = spec["paths"]
+    assert spec["components"]["securitySchemes"]["ApiKey"]["in"] == "header"
+    assert spec["components"]["securitySchemes"]["ApiKey"]["name"] == "X-API-Key"
+    assert paths["/v1/model"]["get"]["security"] == [{"ApiKey": []}]
+    assert paths["/v1/recommendations/session"]["post"]["security"] == [{"ApiKey": []}]
+    assert {"401", "403"} <= set(paths["/v1/model"]["get"]["responses"])
+    assert "security" not in paths["/healthz"]["get"]
+
+
+def test_docs_work_offline(api: TestClient) -> None:
+    """/docs and /redoc load their scripts from this service, never from a CDN."""
+    for page in ("/docs", "/redoc"):
+        html = api.get(page).text
+        assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+        assert assets, page
+        for asset in assets:
+            assert asset.startswith("/"), (page, asset)  # no http(s):// host
+            response = api.get(asset)
+            assert response.status_code == 200, asset
+            assert len(response.content) > 1000 or asset.endswith(".png"), asset
+    assert_error(api.get("/docs/assets/nothing.js"), 404, "not_found")
 
 
 def test_answers_match_the_documented_response_models(api: TestClient) -> None:
