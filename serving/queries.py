@@ -14,7 +14,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, create_model
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+    create_model,
+)
 
 from serving.schemas import CATEGORY_PATTERN, Channel, ExternalId
 from serving.settings import Settings
@@ -24,6 +32,17 @@ Category = Annotated[
     StringConstraints(pattern=CATEGORY_PATTERN, min_length=1, max_length=128),
     Field(description="Only items of this catalog category (422 for a category not in it)."),
 ]
+
+def _json_integer(value: object) -> object:
+    """JSON Schema's integer: a number with no fractional part (``3`` or ``3.0``), never a
+    string or a boolean (refused by the strict ``int`` after this)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    return value
+
+
+#: A count in a JSON body: what JSON Schema calls an integer, and nothing else.
+JsonInteger = Annotated[StrictInt, BeforeValidator(_json_integer)]
 
 _QUERY = ConfigDict(extra="ignore", frozen=True)  # unknown parameters (utm_*...) are ignored
 _BODY = ConfigDict(extra="forbid", frozen=True)
@@ -127,8 +146,13 @@ def request_models(settings: Settings) -> RequestModels:
             ),
         ),
         k=(
-            Annotated[StrictInt, Field(ge=1, le=settings.max_k)],  # "3" and 2.0 are refused
-            Field(settings.default_k, description=f"Number of items, 1..{settings.max_k}."),
+            JsonInteger,  # "3", true and 2.5 are refused
+            Field(
+                settings.default_k,
+                ge=1,
+                le=settings.max_k,
+                description=f"Number of items, 1..{settings.max_k}.",
+            ),
         ),
     )
     return RequestModels(recommendations, similar, session)

@@ -163,3 +163,53 @@ def test_answers_match_the_documented_response_models(api: TestClient) -> None:
         parsed = model.model_validate(body, strict=True)
         # Nothing undocumented, and unknown values are left out rather than null.
         assert parsed.model_dump(exclude_none=True) == body
+
+
+def test_head_answers_every_get_route_without_a_body(api: TestClient) -> None:
+    for path in (
+        "/v1/customers/c1/recommendations",
+        "/v1/items/i04/similar",
+        "/v1/model",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    ):
+        get, head = api.get(path), api.head(path)
+        assert head.status_code == get.status_code == 200, path
+        assert head.content == b"", path
+        assert head.headers["content-type"] == get.headers["content-type"], path
+        assert head.headers["x-model-version"] == "v1", path
+
+
+def test_cors_origins_come_from_the_setting(publish_shop: Publisher, settings: Settings) -> None:
+    publish_shop("v1")
+    origin = "https://shop.example"
+    conf = settings.model_copy(update={"cors_origins": [origin]})
+    with serve(conf) as c:
+        preflight = c.options(
+            "/v1/customers/c1/recommendations",
+            headers={
+                "Origin": origin,
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "X-API-Key",
+            },
+        )
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == origin
+        answer = c.get("/v1/customers/c1/recommendations", headers={"Origin": origin})
+        assert answer.headers["access-control-allow-origin"] == origin
+        assert "x-model-version" in answer.headers["access-control-expose-headers"].lower()
+        other = c.get(
+            "/v1/customers/c1/recommendations", headers={"Origin": "https://evil.example"}
+        )
+        assert "access-control-allow-origin" not in other.headers
+    with serve(settings) as c:  # no origins configured: no CORS headers at all
+        answer = c.get("/v1/customers/c1/recommendations", headers={"Origin": origin})
+        assert "access-control-allow-origin" not in answer.headers
+
+
+def test_cors_origins_parse_from_the_environment(monkeypatch) -> None:
+    monkeypatch.setenv("RECSYS_CORS_ORIGINS", "https://a.example, https://b.example")
+    assert Settings().cors_origins == ["https://a.example", "https://b.example"]
+    monkeypatch.setenv("RECSYS_CORS_ORIGINS", '["https://c.example"]')
+    assert Settings().cors_origins == ["https://c.example"]
