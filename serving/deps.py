@@ -10,13 +10,15 @@ from serving.service import Service
 from serving.settings import Settings
 
 
-def get_service(request: Request) -> Service:
+# ``async def``: FastAPI runs a plain ``def`` dependency in a worker thread, which costs
+# several times the rest of a request (measured: benchmarks/bench_request_path.py).
+async def get_service(request: Request) -> Service:
     """The app's :class:`Service` (made by the lifespan)."""
     service: Service = request.app.state.service
     return service
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     """The settings the app was built with."""
     settings: Settings = request.app.state.settings
     return settings

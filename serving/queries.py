@@ -33,6 +33,7 @@ Category = Annotated[
     Field(description="Only items of this catalog category (422 for a category not in it)."),
 ]
 
+
 def _json_integer(value: object) -> object:
     """JSON Schema's integer: a number with no fractional part (``3`` or ``3.0``), never a
     string or a boolean (refused by the strict ``int`` after this)."""
