@@ -73,8 +73,16 @@ class PipelineWriter:
         self, prefix: bytes, ids: Sequence[bytes], columns: list[tuple[bytes, Values]]
     ) -> None:
         pipe = self._client.pipeline(transaction=False)
-        for i, entity in enumerate(ids):
-            queue_key(pipe, self._family, prefix + entity, [(n, v[i]) for n, v in columns])
+        family = self._family
+        if family.type is RedisType.HASH and family.ttl is None and len(columns) == 1:
+            name, values = columns[0]  # the common case (one field per key), kept tight
+            hset = pipe.execute_command
+            for entity, value in zip(ids, values, strict=True):
+                if value is not None:
+                    hset("HSET", prefix + entity, name, value)
+        else:
+            for i, entity in enumerate(ids):
+                queue_key(pipe, family, prefix + entity, [(n, v[i]) for n, v in columns])
         with redis_errors("writing keys"):
             pipe.execute()
 
