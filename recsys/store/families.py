@@ -8,11 +8,8 @@ bytes), optional TTL, and whether it belongs to a version. Publishing
 format doc (``docs/storage-format.md``, rendered by :mod:`recsys.store.format_doc`) follow from
 these declarations, as Feast's online store owns every key so the server never builds one.
 
-A new artifact kind is one declaration plus its encoder: e.g. a per-customer field is one more
-:class:`Field` in ``CUSTOMER`` with a :class:`~recsys.store.encoders.RankedTable` or
-:class:`~recsys.store.encoders.TextColumn`; a new per-version key kind is one more
-``KeyFamily`` in ``FAMILIES`` (publish writes it, deletion and pruning remove it with its
-version, the format doc lists it).
+A new artifact kind is one declaration plus its encoder (:mod:`recsys.store.encoders`): a
+:class:`Field` in ``CUSTOMER``, or a ``KeyFamily`` in ``FAMILIES`` (see the format doc).
 """
 
 from __future__ import annotations
@@ -128,6 +125,11 @@ def _no_fields() -> Mapping[str, Field]:
     return MappingProxyType({})
 
 
+def by_name(*fields: Field) -> Mapping[str, Field]:
+    """Fields keyed by their name, in the order given (the HASH write order)."""
+    return MappingProxyType({f.name: f for f in fields})
+
+
 @dataclass(frozen=True)
 class KeyFamily:
     """A family of keys with one layout, type and value format (see the module docs).
@@ -173,7 +175,6 @@ class KeyFamily:
     ttl: float | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "fields", MappingProxyType(dict(self.fields)))
         problem = None
         if self.type is RedisType.HASH:
             if self.value is not None or not (self.fields or self.data_field):
@@ -185,7 +186,7 @@ class KeyFamily:
         if self.prefix is not None and not self.per_version:
             problem = "an entity family (with a prefix) must be per version"
         if any(name != f.name for name, f in self.fields.items()):
-            problem = "fields must be keyed by their own name"
+            problem = "fields must be keyed by their own name (use by_name)"
         if problem:
             raise ValueError(f"key family {self.name!r}: {problem}")
 
@@ -324,35 +325,32 @@ CUSTOMER: Final = KeyFamily(
     "One per customer with a row in any of its tables (others fall back to `popular`).",
     per_version=True,
     prefix=K.customer_prefix,
-    fields={
-        f.name: f
-        for f in (
-            Field(
-                K.FIELD_RECOMMENDATIONS.decode(),
-                Kind.RANKED_LIST,
-                "personal recommendations, already-purchased items excluded",
-                RankedTable("recommendations", owner=C.CUSTOMER_ID),
-            ),
-            Field(
-                K.FIELD_BUY_AGAIN.decode(),
-                Kind.RANKED_LIST,
-                "the customer's previously purchased items, ranked (buy it again)",
-                RankedTable("buy_again", owner=C.CUSTOMER_ID, required=False),
-            ),
-            Field(
-                K.FIELD_SEGMENT.decode(),
-                Kind.TEXT,
-                "the customer's segment",
-                TextColumn("segments", C.SEGMENT),
-            ),
-            Field(
-                K.FIELD_ALL.decode(),
-                Kind.RANKED_LIST,
-                "recommendations with already-purchased items allowed (include_purchased)",
-                RankedTable("recommendations_all", owner=C.CUSTOMER_ID, required=False),
-            ),
-        )
-    },
+    fields=by_name(
+        Field(
+            K.FIELD_RECOMMENDATIONS.decode(),
+            Kind.RANKED_LIST,
+            "personal recommendations, already-purchased items excluded",
+            RankedTable("recommendations", owner=C.CUSTOMER_ID),
+        ),
+        Field(
+            K.FIELD_BUY_AGAIN.decode(),
+            Kind.RANKED_LIST,
+            "the customer's previously purchased items, ranked (buy it again)",
+            RankedTable("buy_again", owner=C.CUSTOMER_ID, required=False),
+        ),
+        Field(
+            K.FIELD_SEGMENT.decode(),
+            Kind.TEXT,
+            "the customer's segment",
+            TextColumn("segments", C.SEGMENT),
+        ),
+        Field(
+            K.FIELD_ALL.decode(),
+            Kind.RANKED_LIST,
+            "recommendations with already-purchased items allowed (include_purchased)",
+            RankedTable("recommendations_all", owner=C.CUSTOMER_ID, required=False),
+        ),
+    ),
 )
 ITEM: Final = KeyFamily(
     "item",
@@ -362,8 +360,8 @@ ITEM: Final = KeyFamily(
     "One per item that has lists.",
     per_version=True,
     prefix=K.item_prefix,
-    fields={
-        K.FIELD_SIMILAR.decode(): Field(
+    fields=by_name(
+        Field(
             K.FIELD_SIMILAR.decode(),
             Kind.RANKED_LIST,
             "similar items",
@@ -374,7 +372,7 @@ ITEM: Final = KeyFamily(
                 owners_in_catalog=True,
             ),
         )
-    },
+    ),
 )
 
 #: Every family, in publish order for the per-version ones (entities first, so the small
