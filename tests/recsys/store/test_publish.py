@@ -143,6 +143,12 @@ def test_corrupt_table_publishes_nothing_and_keeps_previous_active(
     assert version_keys(redis_client, namespace, "v2") == []
 
 
+def publish_v2_key_by_key(tmp_path, client, namespace, progress):
+    """Publish version v2 one key per chunk, calling ``progress`` after each."""
+    path = small_bundle(tmp_path, "v2", shift=1)
+    publish(path, client, namespace=namespace, chunk_size=1, progress=progress)
+
+
 def test_failure_mid_write_leaves_previous_version_active(tmp_path, redis_client, namespace):
     publish(small_bundle(tmp_path, "v1"), redis_client, namespace=namespace)
 
@@ -153,13 +159,7 @@ def test_failure_mid_write_leaves_previous_version_active(tmp_path, redis_client
             raise RuntimeError("disk on fire")
 
     with pytest.raises(RuntimeError, match="disk on fire"):
-        publish(
-            small_bundle(tmp_path, "v2", shift=1),
-            redis_client,
-            namespace=namespace,
-            chunk_size=1,
-            progress=explode,
-        )
+        publish_v2_key_by_key(tmp_path, redis_client, namespace, explode)
     assert active_version(redis_client, namespace) == "v1"
     assert [v.version for v in list_versions(redis_client, namespace)] == ["v1"]
     assert version_keys(redis_client, namespace, "v2") == []  # partial writes deleted
@@ -356,12 +356,6 @@ def test_a_lost_lock_stops_the_publish_and_keeps_the_previous_version(
         redis_client.set(K.lock_key(namespace), "another-publisher", px=60_000)
 
     with pytest.raises(StoreError, match="lost the publish lock"):
-        publish(
-            small_bundle(tmp_path, "v2", shift=1),
-            redis_client,
-            namespace=namespace,
-            chunk_size=1,
-            progress=steal,
-        )
+        publish_v2_key_by_key(tmp_path, redis_client, namespace, steal)
     assert active_version(redis_client, namespace) == "v1"
     assert redis_client.get(K.lock_key(namespace)) == b"another-publisher"  # not deleted
