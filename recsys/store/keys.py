@@ -34,6 +34,8 @@ DEFAULT_NAMESPACE: Final = "recsys"
 # Per-customer HASH fields.
 FIELD_RECOMMENDATIONS: Final = b"rec"
 FIELD_BUY_AGAIN: Final = b"again"
+#: The ``include_purchased=true`` answer (the model's all-purchases ranking), as evaluated.
+FIELD_ALL_PURCHASES: Final = b"all"
 FIELD_SEGMENT: Final = b"seg"
 FIELD_ALL: Final = b"all"  # ranked list with already-purchased items included
 # Per-item HASH fields.

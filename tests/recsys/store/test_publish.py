@@ -56,19 +56,18 @@ async def read_everything(url: str, namespace: str, version: str, tables) -> Non
             zip(tables["segments"].customer_id, tables["segments"].segment, strict=True)
         )
         for cust, seg in segments.items():
-            record = await reader.customer_record(version, cust)
-            assert record is not None and record.values == {"seg": seg}
+            record = await reader.customer(version, cust)
+            assert record is not None and record.text == {"seg": seg}
         assert await reader.customer(version, "nobody") is None
 
         sim = expected_lists(tables["similar_items"], "item_id", "similar_item_id")
         for item, want in sim.items():
             assert_same_list(await reader.similar(version, item), want)
         assert await reader.similar(version, "G") is None  # in the catalog, no list
-        batch = await reader.similar_lists(version, [*sim, "G", "no-such-item"])
-        catalog = await reader.catalog(version)
+        batch = await reader.similar_many(version, [*sim, "G", "no-such-item"])
         assert batch[-2:] == [None, None]
-        for ranked, want in zip(batch, sim.values(), strict=False):
-            assert_same_list(catalog.pairs(ranked), want)
+        for got, want in zip(batch, sim.values(), strict=False):
+            assert_same_list(got, want)
 
         pop = expected_lists(tables["popular"], "segment", "item_id")
         assert await reader.popular_segments(version) == sorted(pop)
