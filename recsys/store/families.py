@@ -345,7 +345,7 @@ CUSTOMER: Final = KeyFamily(
             TextColumn("segments", C.SEGMENT),
         ),
         Field(
-            K.FIELD_ALL.decode(),
+            K.FIELD_ALL_PURCHASES.decode(),
             Kind.RANKED_LIST,
             "recommendations with already-purchased items allowed (include_purchased)",
             RankedTable("recommendations_all", owner=C.CUSTOMER_ID, required=False),

@@ -37,7 +37,6 @@ FIELD_BUY_AGAIN: Final = b"again"
 #: The ``include_purchased=true`` answer (the model's all-purchases ranking), as evaluated.
 FIELD_ALL_PURCHASES: Final = b"all"
 FIELD_SEGMENT: Final = b"seg"
-FIELD_ALL: Final = b"all"  # ranked list with already-purchased items included
 # Per-item HASH fields.
 FIELD_SIMILAR: Final = b"sim"
 # Segment name of the global popular list (a field of the ``popular`` HASH).
