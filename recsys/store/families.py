@@ -121,10 +121,6 @@ class Field:
         return KINDS[self.kind][0](raw)
 
 
-def _no_fields() -> Mapping[str, Field]:
-    return MappingProxyType({})
-
-
 def by_name(*fields: Field) -> Mapping[str, Field]:
     """Fields keyed by their name, in the order given (the HASH write order)."""
     return MappingProxyType({f.name: f for f in fields})
@@ -168,7 +164,7 @@ class KeyFamily:
     doc: str
     per_version: bool = False
     prefix: Callable[[str, str], bytes] | None = None
-    fields: Mapping[str, Field] = field(default_factory=_no_fields)
+    fields: Mapping[str, Field] = field(default_factory=lambda: MappingProxyType({}))
     data_field: Field | None = None
     value: Field | None = None
     score: Field | None = None
@@ -204,6 +200,10 @@ class KeyFamily:
         """Every declared field, value and score, in declaration order."""
         extra = [f for f in (self.data_field, self.value, self.score) if f is not None]
         return [*self.fields.values(), *extra]
+
+    def names_of_kind(self, kind: Kind) -> frozenset[bytes]:
+        """Raw names of the fixed HASH fields of one kind (e.g. the ranked-list fields)."""
+        return frozenset(f.raw_name for f in self.fields.values() if f.kind is kind)
 
     def field_named(self, name: str | bytes) -> Field | None:
         """The declaration of a HASH field (a data-named field matches any name)."""

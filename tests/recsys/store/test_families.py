@@ -73,6 +73,7 @@ def test_declarations_a_reader_needs():
         True,
     ]
     assert CUSTOMER.fields["seg"].kind == "text" and ITEM.fields["sim"].kind == "ranked_list"
+    assert CUSTOMER.names_of_kind(Kind.RANKED_LIST) == {b"rec", b"again", b"all"}
     assert POPULAR.field_named("vip") is POPULAR.data_field  # any segment name
     assert BY_NAME["lock"].ttl == 120.0 and family("catalog").value.kind == Kind.CATALOG
     with pytest.raises(ValueError, match="unknown key family 'nope'"):
