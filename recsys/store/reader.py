@@ -27,11 +27,12 @@ from recsys.errors import ConfigError, StoreError
 from recsys.store import keys as K
 from recsys.store.catalog_view import CatalogView, Scored
 from recsys.store.codec import Catalog
+from recsys.store.families import CUSTOMER, ITEM, Kind
 
-#: Per-customer HASH fields that hold ranked lists; every other field is UTF-8 text.
-RANKED_CUSTOMER_FIELDS: frozenset[bytes] = frozenset(
-    {K.FIELD_RECOMMENDATIONS, K.FIELD_BUY_AGAIN, K.FIELD_ALL_PURCHASES}
-)
+#: Per-customer HASH fields that hold ranked lists (declared in recsys.store.families);
+#: every other field is UTF-8 text.
+RANKED_CUSTOMER_FIELDS: frozenset[bytes] = CUSTOMER.names_of_kind(Kind.RANKED_LIST)
+_SIMILAR = ITEM.fields[K.FIELD_SIMILAR.decode()].raw_name
 
 
 def _text(raw: bytes | str | None) -> str | None:
@@ -229,7 +230,7 @@ class StoreReader:
         """
         data = await self.version_data(version)
         key = K.item_key(self.namespace, version, item_id)
-        raw = await self._call("similar items", self.client.hget(key, K.FIELD_SIMILAR))
+        raw = await self._call("similar items", self.client.hget(key, _SIMILAR))
         return None if raw is None else data.view.decode(raw)
 
     async def similar_many(
@@ -240,7 +241,7 @@ class StoreReader:
         data = await self.version_data(version)
         pipe = self.client.pipeline(transaction=False)
         for item_id in item_ids:
-            pipe.hget(K.item_key(self.namespace, version, item_id), K.FIELD_SIMILAR)
+            pipe.hget(K.item_key(self.namespace, version, item_id), _SIMILAR)
         raws = await self._call("similar items", pipe.execute())
         return [None if raw is None else data.view.decode(raw) for raw in raws]
 

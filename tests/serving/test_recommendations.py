@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.serving.conftest import ITEM_INFO, assert_error, ids
+from serving.settings import Settings
+from tests.serving.conftest import ITEM_INFO, Publisher, assert_error, ids, serve
 
 URL = "/v1/customers/{}/recommendations"
 
@@ -119,10 +120,24 @@ def test_category_restricts_every_rung(api: TestClient) -> None:
     assert "'garden'" in error["message"]
 
 
-def test_include_purchased_merges_buy_again(api: TestClient) -> None:
+def test_include_purchased_serves_the_evaluated_list(api: TestClient) -> None:
     body = api.get(URL.format("c1"), params={"include_purchased": "true"}).json()
-    # personal [i04, i03*, i05, i07] interleaved with buy-again [i01, i02], then the rest.
-    assert ids(body) == ["i04", "i01", "i02", "i05", "i07", "i06", "i11", "i08", "i10", "i12"]
+    # recommendations_all [i02, i04, i03*, i01] as it is, then segment and popular top-ups.
+    assert ids(body)[:3] == ["i02", "i04", "i01"]
+    assert [i["source"] for i in body["items"][:3]] == ["personal"] * 3
+    assert ids(body)[3:] == ["i06", "i11", "i05", "i07", "i08", "i10", "i12"]
+
+
+def test_include_purchased_on_a_version_without_the_evaluated_list(
+    publish_shop: Publisher, settings: Settings
+) -> None:
+    """Versions published before bundles carried ``all`` interleave rec and buy-again."""
+    publish_shop("v1")
+    publish_shop("v2")
+    with serve(settings) as c:
+        body = c.get(URL.format("c1"), params={"include_purchased": "true"}).json()
+    # v2: personal [i06, i10, i12] interleaved with buy-again [i01, i02].
+    assert (body["model_version"], ids(body)[:5]) == ("v2", ["i06", "i01", "i10", "i02", "i12"])
 
 
 @pytest.mark.parametrize("channel", ["web", "email"])
