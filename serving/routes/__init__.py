@@ -12,7 +12,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 
 from recsys.data.ids import ID_DESCRIPTION, ID_PATTERN, MAX_ID_LENGTH
+from serving.auth import auth_responses, require
 from serving.schemas import ErrorOut
+from serving.settings import Scope, Settings
 
 API_PREFIX = "/v1"
 
@@ -26,6 +28,26 @@ UNAVAILABLE: dict[int | str, dict[str, Any]] = {
         "model": ErrorOut,
     },
 }
+
+
+def api_router(
+    tag: str,
+    scope: Scope,
+    settings: Settings,
+    responses: dict[int | str, dict[str, Any]] | None = None,
+) -> APIRouter:
+    """A ``/v1`` router for one resource whose every route needs a key with ``scope``.
+
+    ``responses`` (default: 422 and 503) are documented on every route, with 401/403 when
+    keys are configured.
+    """
+    shared = {**PARAMETER_ERRORS, **UNAVAILABLE} if responses is None else responses
+    return APIRouter(
+        prefix=API_PREFIX,
+        tags=[tag],
+        dependencies=require(scope, settings),
+        responses={**auth_responses(settings), **shared},
+    )
 
 
 def path_id(description: str) -> Any:

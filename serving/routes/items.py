@@ -7,23 +7,17 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from serving.auth import auth_responses, require
 from serving.deps import ServiceDep
 from serving.present import answer_response
 from serving.queries import RequestModels, SimilarQuery
-from serving.routes import API_PREFIX, PARAMETER_ERRORS, UNAVAILABLE, ItemId, get_and_head
+from serving.routes import ItemId, api_router, get_and_head
 from serving.schemas import ErrorOut, SimilarOut
 from serving.settings import Settings
 
 
 def router(settings: Settings, models: RequestModels) -> APIRouter:
     """The item routes (scope ``site``)."""
-    api = APIRouter(
-        prefix=API_PREFIX,
-        tags=["items"],
-        dependencies=require("site", settings),
-        responses={**auth_responses(settings), **PARAMETER_ERRORS, **UNAVAILABLE},
-    )
+    api = api_router("items", "site", settings)
     Query_ = Annotated[models.similar, Query()]  # type: ignore[name-defined]
 
     @get_and_head(

@@ -5,22 +5,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from serving.auth import auth_responses, require
 from serving.deps import ServiceDep
 from serving.present import json_response
-from serving.routes import API_PREFIX, UNAVAILABLE, get_and_head
+from serving.routes import UNAVAILABLE, api_router, get_and_head
 from serving.schemas import ModelOut
 from serving.settings import Settings
 
 
 def router(settings: Settings) -> APIRouter:
     """The model route (scope ``site``)."""
-    api = APIRouter(
-        prefix=API_PREFIX,
-        tags=["model"],
-        dependencies=require("site", settings),
-        responses={**auth_responses(settings), **UNAVAILABLE},
-    )
+    api = api_router("model", "site", settings, UNAVAILABLE)
 
     @get_and_head(api, "/model", response_model=ModelOut)
     async def model(request: Request, service: ServiceDep) -> Response:

@@ -7,23 +7,17 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Request
 from starlette.responses import Response
 
-from serving.auth import auth_responses, require
 from serving.deps import ServiceDep
 from serving.present import answer_response
 from serving.queries import RecommendationQuery, RequestModels, SessionIn
-from serving.routes import API_PREFIX, PARAMETER_ERRORS, UNAVAILABLE, CustomerId, get_and_head
+from serving.routes import CustomerId, api_router, get_and_head
 from serving.schemas import RecommendationsOut, SessionOut
 from serving.settings import Settings
 
 
 def router(settings: Settings, models: RequestModels) -> APIRouter:
     """The recommendation routes (scope ``site``)."""
-    api = APIRouter(
-        prefix=API_PREFIX,
-        tags=["recommendations"],
-        dependencies=require("site", settings),
-        responses={**auth_responses(settings), **PARAMETER_ERRORS, **UNAVAILABLE},
-    )
+    api = api_router("recommendations", "site", settings)
     Query_ = Annotated[models.recommendations, Query()]  # type: ignore[name-defined]
     Session_ = Annotated[models.session, Body()]  # type: ignore[name-defined]
 
