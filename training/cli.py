@@ -49,7 +49,7 @@ def generate(
     quiet: Quiet = False,
 ) -> None:
     """Generate a synthetic shop with planted structure (deterministic for a seed)."""
-    from recsys.data.synthetic import generate_shop
+    from recsys.data.synthetic.shop import generate_shop
 
     rep = Reporter(quiet)
     with rep.step(f"Generating {customers:,} customers x {items:,} items over {days} days"):

@@ -2,7 +2,8 @@
 
 CSV columns are read as text: ids keep their exact spelling (leading zeros, no ``13085.0``
 float artefacts), and a rejects file can echo a row exactly as it was read. Typed parsing
-(numbers, timestamps) happens in :mod:`recsys.data.validate`, where a failure becomes a
+(numbers, timestamps) happens in :mod:`recsys.data.parsing`, :mod:`recsys.data.timestamps` and
+:mod:`recsys.data.events`, where a failure becomes a
 reject reason instead of a crash. Parquet columns keep their stored types.
 """
 

@@ -20,6 +20,7 @@ import pandas as pd
 
 from recsys import columns as C
 from recsys.config import IngestConfig
+from recsys.errors import DataError
 
 # UCI "Online Retail" (2010-2011) and "Online Retail II" (2009-2011) exports. The two releases
 # spell three columns differently; both spellings are mapped.
@@ -199,3 +200,15 @@ def map_columns(
     keep = [c for c in frame.columns if c in renames or c not in mapping]
     out = frame.loc[:, keep].rename(columns=renames)
     return out, mapping
+
+
+def missing_column_error(
+    where: str, missing: list[str], cfg: IngestConfig, found: Iterable[object]
+) -> DataError:
+    """The error for required columns ``missing`` after mapping: what was looked for and found."""
+    looked = {m: [s for s, t in cfg.column_map.items() if t == m] + [m] for m in missing}
+    tried = "; ".join(f"{m!r} (looked for {looked[m]})" for m in missing)
+    return DataError(
+        f"{where}: required column {tried} not found after column mapping; "
+        f"columns found: {[str(c) for c in found]}"
+    )
