@@ -10,9 +10,10 @@ import pandas as pd
 
 from recsys import columns as C
 from recsys.config import IngestConfig
-from recsys.data.events import non_product_mask
+from recsys.data.events import non_product_mask, normalized_ids, with_dialect
+from recsys.data.ids import ID_DESCRIPTION
 from recsys.data.io import read_table
-from recsys.data.parsing import clean_ids, clean_text, parse_bools, parse_numbers
+from recsys.data.parsing import clean_text, id_problems, parse_bools, parse_numbers
 from recsys.data.presets import map_columns, missing_column_error, resolve_ingest_config
 from recsys.data.timestamps import parse_timestamps
 from recsys.errors import DataError
@@ -34,11 +35,19 @@ def _keyed_table(
     frame, mapping = map_columns(raw, cfg.column_map, targets)
     if key not in mapping:
         raise missing_column_error(what, [key], cfg, raw.columns)
-    ids = clean_ids(frame[key])
+    ids = normalized_ids(frame[key], cfg)
     absent = ids.isna().to_numpy()
     if absent.any():
         rows = np.flatnonzero(absent)[:5].tolist()
         raise DataError(f"{what}: {int(absent.sum())} row(s) without {key} (data rows {rows})")
+    problem = id_problems(ids)
+    bad = problem.notna().to_numpy()
+    if bad.any():
+        rows = np.flatnonzero(bad)[:5].tolist()
+        raise DataError(
+            f"{what}: {int(bad.sum())} {key}(s) the API cannot carry ({problem[bad].iloc[0]}; "
+            f"ids are {ID_DESCRIPTION}) (data rows {rows})"
+        )
     dup = ids.duplicated().to_numpy()
     if dup.any():
         raise DataError(
@@ -76,9 +85,10 @@ def load_items(path: str | Path, config: IngestConfig | None = None) -> pd.DataF
     """
     cfg = resolve_ingest_config(config)
     what = f"items {path}"
-    frame = _keyed_table(read_table(path), cfg, C.ITEM_ID, _ITEM_COLUMNS, what)
+    cfg = with_dialect(cfg, path)
+    frame = _keyed_table(read_table(path, sep=cfg.sep), cfg, C.ITEM_ID, _ITEM_COLUMNS, what)
     if C.PRICE in frame.columns:
-        _coerce(frame, C.PRICE, what, parse_numbers(frame[C.PRICE]))
+        _coerce(frame, C.PRICE, what, parse_numbers(frame[C.PRICE], decimal=cfg.decimal or "."))
     if C.IN_STOCK in frame.columns:
         _coerce(frame, C.IN_STOCK, what, parse_bools(frame[C.IN_STOCK], default=True))
     return frame
@@ -98,11 +108,18 @@ def load_customers(path: str | Path, config: IngestConfig | None = None) -> pd.D
     """
     cfg = resolve_ingest_config(config)
     what = f"customers {path}"
-    frame = _keyed_table(read_table(path), cfg, C.CUSTOMER_ID, _CUSTOMER_COLUMNS, what)
+    cfg = with_dialect(cfg, path)
+    raw = read_table(path, sep=cfg.sep)
+    frame = _keyed_table(raw, cfg, C.CUSTOMER_ID, _CUSTOMER_COLUMNS, what)
     if C.EMAIL_OPT_IN in frame.columns:
         _coerce(frame, C.EMAIL_OPT_IN, what, parse_bools(frame[C.EMAIL_OPT_IN], default=False))
     if C.SIGNUP_DATE in frame.columns:
-        dates = parse_timestamps(frame[C.SIGNUP_DATE], timezone=cfg.timezone)
+        try:
+            dates = parse_timestamps(
+                frame[C.SIGNUP_DATE], timezone=cfg.timezone, fmt=cfg.timestamp_format
+            )
+        except DataError as exc:
+            raise DataError(f"{what}: column {C.SIGNUP_DATE!r}: {exc}") from None
         given = ~pd.isna(clean_text(frame[C.SIGNUP_DATE]))
         _coerce(frame, C.SIGNUP_DATE, what, (dates.to_numpy(), dates.isna().to_numpy() & given))
     return frame
@@ -125,15 +142,15 @@ def items_from_events(events: pd.DataFrame, config: IngestConfig | None = None) 
     frame, mapping = map_columns(events, cfg.column_map, (C.ITEM_ID, C.NAME, C.PRICE, C.QUANTITY))
     if C.ITEM_ID not in mapping:
         raise missing_column_error("events", [C.ITEM_ID], cfg, events.columns)
-    item = clean_ids(frame[C.ITEM_ID])
+    item = normalized_ids(frame[C.ITEM_ID], cfg)
     keep = item.notna().to_numpy() & ~non_product_mask(item, cfg)
     n = len(frame)
     names = clean_text(frame[C.NAME]) if C.NAME in frame.columns else np.full(n, None, object)
     if C.PRICE in frame.columns:
-        price, _ = parse_numbers(frame[C.PRICE])
+        price, _ = parse_numbers(frame[C.PRICE], decimal=cfg.decimal or ".")
         is_raw_export = mapping[C.ITEM_ID] != C.ITEM_ID  # clean events carry unit prices
         if cfg.price_is_line_total and is_raw_export and C.QUANTITY in frame.columns:
-            q, _ = parse_numbers(frame[C.QUANTITY])
+            q, _ = parse_numbers(frame[C.QUANTITY], decimal=cfg.decimal or ".")
             with np.errstate(divide="ignore", invalid="ignore"):
                 price = price / np.abs(q)
     else:

@@ -25,10 +25,12 @@ import pandas as pd
 
 from recsys import columns as C
 from recsys.config import IngestConfig, MatrixConfig
-from recsys.data.io import read_table
-from recsys.data.parsing import clean_ids, clean_text, parse_numbers
+from recsys.data.io import read_table, sniff_csv
+from recsys.data.parsing import clean_ids, clean_text, id_problems, parse_numbers
 from recsys.data.presets import missing_column_error, resolve_columns, resolve_ingest_config
 from recsys.data.rejects import (
+    BAD_CUSTOMER_ID,
+    BAD_ITEM_ID,
     BAD_PRICE,
     BAD_QUANTITY,
     BAD_TIMESTAMP,
@@ -38,12 +40,13 @@ from recsys.data.rejects import (
     NEGATIVE_PRICE,
     NON_PRODUCT_ITEM,
     REASON_ORDER,
+    REJECT_DETAIL,
     UNKNOWN_EVENT_TYPE,
     ZERO_PRICE,
     RejectReport,
     write_rejects,
 )
-from recsys.data.timestamps import parse_timestamps
+from recsys.data.timestamps import DateOrder, infer_date_order, parse_timestamps
 from recsys.errors import DataError
 
 _NONE = np.array([None], dtype=object)  # appended so that factorize's code -1 maps to None
@@ -56,6 +59,24 @@ class LoadResult:
     events: pd.DataFrame
     rejects: pd.DataFrame
     report: RejectReport
+    #: The day/month order of the timestamp column (``"day_first"``/``"month_first"``), or
+    #: None when no date had the year last; read ``--cutoff`` with it (``parse_date``).
+    date_order: DateOrder | None = None
+
+
+def normalized_ids(values: pd.Series, cfg: IngestConfig) -> pd.Series:
+    """Ids cleaned by the config's id rules (``id_case``, ``id_strip``, ``id_float_suffix``)."""
+    return clean_ids(values, case=cfg.id_case, strip=cfg.id_strip, float_suffix=cfg.id_float_suffix)
+
+
+def with_dialect(cfg: IngestConfig, path: str | Path) -> IngestConfig:
+    """The config with ``sep``/``decimal`` filled in from the file when not set."""
+    if cfg.sep is not None and cfg.decimal is not None:
+        return cfg
+    found = sniff_csv(path)
+    return cfg.model_copy(
+        update={"sep": cfg.sep or found.sep, "decimal": cfg.decimal or found.decimal}
+    )
 
 
 def _where(source: str | None, what: str = "events") -> str:
@@ -127,6 +148,7 @@ def validate_events(
         No rows, a required column missing after mapping, or (``check``) a stop condition.
     """
     cfg = resolve_ingest_config(config)
+    decimal = cfg.decimal or "."
     vocab = list(MatrixConfig().event_weights if event_types is None else event_types)
     where = _where(source)
     n = len(raw)
@@ -134,7 +156,7 @@ def validate_events(
         raise DataError(f"{where}: no rows (expected a header and at least one event row)")
     if not all(isinstance(c, str) for c in raw.columns):
         raw = raw.rename(columns=str)
-    clash = [c for c in (C.SOURCE_ROW, C.REJECT_REASON) if c in raw.columns]
+    clash = [c for c in (C.SOURCE_ROW, C.REJECT_REASON, REJECT_DETAIL) if c in raw.columns]
     if clash:
         raise DataError(f"{where}: column name(s) {clash} are reserved for the rejects file")
     mapping = resolve_columns(raw.columns, cfg.column_map, C.EVENT_COLUMNS)
@@ -143,15 +165,22 @@ def validate_events(
         raise missing_column_error(where, missing, cfg, raw.columns)
 
     fails: dict[str, np.ndarray] = {}
-    customer = clean_ids(raw[mapping[C.CUSTOMER_ID]])
-    item = clean_ids(raw[mapping[C.ITEM_ID]])
+    customer = normalized_ids(raw[mapping[C.CUSTOMER_ID]], cfg)
+    item = normalized_ids(raw[mapping[C.ITEM_ID]], cfg)
+    customer_problem, item_problem = id_problems(customer), id_problems(item)
     fails[MISSING_CUSTOMER_ID] = customer.isna().to_numpy()
+    fails[BAD_CUSTOMER_ID] = customer_problem.notna().to_numpy()
     fails[MISSING_ITEM_ID] = item.isna().to_numpy()
+    fails[BAD_ITEM_ID] = item_problem.notna().to_numpy()
     fails[NON_PRODUCT_ITEM] = non_product_mask(item, cfg)
 
-    ts = parse_timestamps(
-        raw[mapping[C.TIMESTAMP]], timezone=cfg.timezone, fmt=cfg.timestamp_format
-    )
+    ts_raw = raw[mapping[C.TIMESTAMP]]
+    try:
+        date_order = infer_date_order(ts_raw, timestamp_format=cfg.timestamp_format)
+        fmt = date_order or cfg.timestamp_format
+        ts = parse_timestamps(ts_raw, timezone=cfg.timezone, fmt=fmt)
+    except DataError as exc:
+        raise DataError(f"{where}: column {mapping[C.TIMESTAMP]!r}: {exc}") from None
     fails[BAD_TIMESTAMP] = ts.isna().to_numpy()
 
     order = clean_ids(raw[mapping[C.ORDER_ID]]) if C.ORDER_ID in mapping else None
@@ -163,7 +192,7 @@ def validate_events(
     etype = np.where(untyped, C.PURCHASE, given).astype(object)
 
     if C.QUANTITY in mapping:
-        q, q_bad = parse_numbers(raw[mapping[C.QUANTITY]])
+        q, q_bad = parse_numbers(raw[mapping[C.QUANTITY]], decimal=decimal)
         q = np.where(np.isnan(q) & ~q_bad, 1.0, q)
     else:
         q, q_bad = np.ones(n), np.zeros(n, dtype=bool)
@@ -182,7 +211,7 @@ def validate_events(
 
     price = None
     if C.PRICE in mapping:
-        price, p_bad = parse_numbers(raw[mapping[C.PRICE]])
+        price, p_bad = parse_numbers(raw[mapping[C.PRICE]], decimal=decimal)
         if cfg.price_is_line_total:
             with np.errstate(divide="ignore", invalid="ignore"):
                 price = np.where(qty != 0, price / np.abs(qty), np.nan)
@@ -228,13 +257,17 @@ def validate_events(
     rej_rows = np.flatnonzero(~ok)
     rejects = raw.iloc[rej_rows].reset_index(drop=True)
     rejects[C.SOURCE_ROW] = rej_rows.astype(np.int64)
-    rejects[C.REJECT_REASON] = pd.array(
-        np.asarray(REASON_ORDER, dtype=object)[reason[rej_rows]], dtype="str"
-    )
+    codes = np.asarray(REASON_ORDER, dtype=object)[reason[rej_rows]]
+    rejects[C.REJECT_REASON] = pd.array(codes, dtype="str")
+    detail = np.full(len(rej_rows), "", dtype=object)
+    for name, problem in ((BAD_CUSTOMER_ID, customer_problem), (BAD_ITEM_ID, item_problem)):
+        at = codes == name
+        detail[at] = problem.to_numpy(dtype=object)[rej_rows[at]]
+    rejects[REJECT_DETAIL] = pd.array(detail, dtype="str")
 
     counts_arr = np.bincount(reason[rej_rows], minlength=len(REASON_ORDER))
     counts = {r: int(c) for r, c in zip(REASON_ORDER, counts_arr, strict=True) if c}
-    result = LoadResult(events, rejects, RejectReport(n, int(ok.sum()), counts))
+    result = LoadResult(events, rejects, RejectReport(n, int(ok.sum()), counts), date_order)
     if check:
         check_result(result, cfg, source=source)
     return result
@@ -283,8 +316,8 @@ def load_events(
     ``event_types`` defaults to the keys of ``MatrixConfig().event_weights``. See
     :func:`validate_events` for the output and :func:`check_result` for the stops.
     """
-    cfg = resolve_ingest_config(config)
-    raw = read_table(path)
+    cfg = with_dialect(resolve_ingest_config(config), path)
+    raw = read_table(path, sep=cfg.sep)
     source = str(path)
     result = validate_events(raw, cfg, event_types=event_types, source=source, check=False)
     if rejects_path is not None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import numpy as np
 import pandas as pd
+
+from recsys.data.ids import CONTROL_CHARACTERS, MAX_ID_LENGTH, id_problem
 
 # Text that means "no value" (compared case-insensitively after stripping); "nan" and "None"
 # appear when an export was made with astype(str).
@@ -21,6 +23,8 @@ NULL_TOKENS: Final = frozenset({"", "nan", "none", "null", "nat", "<na>", "na", 
 
 _NONE = np.array([None], dtype=object)  # appended so that factorize's code -1 maps to None
 _INTEGRAL_TEXT = re.compile(r"^([+-]?\d+)\.0*$")
+# A point between digit groups of three, as in "1.234,50" (decimal-comma text only).
+_THOUSANDS_POINT = re.compile(r"(?<=\d)\.(?=\d{3}(?:\D|$))")
 
 
 def as_series(values: Iterable[object]) -> pd.Series:
@@ -31,7 +35,10 @@ def is_null_text(text: pd.Index) -> np.ndarray:
     return np.asarray(text.str.lower().isin(NULL_TOKENS), dtype=bool)
 
 
-def _clean_id_uniques(uniques: Any) -> np.ndarray:
+IdCase = Literal["none", "upper", "lower"]
+
+
+def _clean_id_uniques(uniques: Any, *, case: IdCase, strip: bool, float_suffix: bool) -> np.ndarray:
     """Distinct raw ids -> object array of clean strings (``None`` for missing)."""
     idx = pd.Index(uniques)
     if pd.api.types.is_bool_dtype(idx.dtype) or pd.api.types.is_integer_dtype(idx.dtype):
@@ -40,27 +47,68 @@ def _clean_id_uniques(uniques: Any) -> np.ndarray:
         v = idx.to_numpy(dtype=np.float64, na_value=np.nan)
         out = np.full(len(v), None, dtype=object)
         finite = np.isfinite(v)
-        integral = finite & (v == np.round(v)) & (np.abs(v) < 2**63)
+        integral = finite & (v == np.round(v)) & (np.abs(v) < 2**63) & float_suffix
         out[integral] = v[integral].astype(np.int64).astype(str)
         rest = finite & ~integral
         out[rest] = v[rest].astype(str)
         return out
-    text = idx.astype(str).str.strip()
-    text = text.str.replace(_INTEGRAL_TEXT, r"\1", regex=True)  # "13085.0" -> "13085"
+    raw = idx.astype(str)
+    stripped = raw.str.strip()
+    text = stripped if strip else raw
+    if float_suffix:
+        text = text.str.replace(_INTEGRAL_TEXT, r"\1", regex=True)  # "13085.0" -> "13085"
+    if case == "upper":
+        text = text.str.upper()
+    elif case == "lower":
+        text = text.str.lower()
     out = np.array(text, dtype=object)
-    out[is_null_text(text)] = None
+    out[is_null_text(stripped)] = None
     return out
 
 
-def clean_ids(values: Iterable[object]) -> pd.Series:
-    """Ids as clean strings: stripped, ``13085.0`` -> ``"13085"``, empty/NaN/"nan" -> NaN.
+def clean_ids(
+    values: Iterable[object],
+    *,
+    case: IdCase = "none",
+    strip: bool = True,
+    float_suffix: bool = True,
+) -> pd.Series:
+    """Ids as clean strings, normalised by the ingest id rules; missing ids are NaN.
 
-    Returns a ``str`` Series aligned with the input (missing ids are NaN).
+    Empty, white-space-only and null-token values (``nan``, ``None``, ...) are missing. The
+    rules (``IngestConfig.id_case``, ``id_strip``, ``id_float_suffix``): ``strip`` removes
+    surrounding white space; ``float_suffix`` drops the ``.0`` a float export adds
+    (``13085.0`` -> ``"13085"``); ``case`` folds letters to upper or lower case
+    (``85123a`` -> ``"85123A"``). Every other character is kept as is.
+
+    Returns a ``str`` Series aligned with the input.
     """
     s = as_series(values)
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    cleaned = np.append(_clean_id_uniques(uniques), _NONE)  # code -1 -> the trailing None
+    clean = _clean_id_uniques(uniques, case=case, strip=strip, float_suffix=float_suffix)
+    cleaned = np.append(clean, _NONE)  # code -1 -> the trailing None
     return pd.Series(cleaned[codes], index=s.index, dtype="str")
+
+
+def id_problems(ids: pd.Series) -> pd.Series:
+    """Why each clean id cannot be carried (:func:`recsys.data.ids.id_problem`), else NaN.
+
+    Missing ids (NaN) have no problem here: they are reported as missing.
+    """
+    codes, uniques = pd.factorize(ids, use_na_sentinel=True)
+    u = pd.Index(uniques).astype(str)
+    # Vectorised screen first; id_problem (the one definition) names the reason.
+    suspect = np.asarray(
+        (u.str.len() > MAX_ID_LENGTH)
+        | u.str.contains(CONTROL_CHARACTERS, regex=True)
+        | (u.str.len() != u.str.strip().str.len())
+        | (u.str.len() == 0),
+        dtype=bool,
+    )
+    found = np.full(len(u) + 1, None, dtype=object)
+    for i in np.flatnonzero(suspect):
+        found[i] = id_problem(u[i])
+    return pd.Series(found[codes], index=ids.index, dtype="str")
 
 
 def clean_text(values: pd.Series) -> np.ndarray:
@@ -72,8 +120,11 @@ def clean_text(values: pd.Series) -> np.ndarray:
     return np.append(out, _NONE)[codes]
 
 
-def parse_numbers(values: Iterable[object]) -> tuple[np.ndarray, np.ndarray]:
+def parse_numbers(values: Iterable[object], *, decimal: str = ".") -> tuple[np.ndarray, np.ndarray]:
     """Parse a column as ``float64``.
+
+    ``decimal`` is the text's decimal mark: with ``","`` (European exports) ``2,55`` is 2.55
+    and ``1.234,50`` is 1234.5 (a point then only groups thousands).
 
     Returns ``(values, bad)``: empty or null values are NaN and not bad; text that is not a
     finite number is NaN and ``bad`` is True.
@@ -87,6 +138,10 @@ def parse_numbers(values: Iterable[object]) -> tuple[np.ndarray, np.ndarray]:
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     text = pd.Index(uniques).astype(str).str.strip()
     empty = is_null_text(text)
+    if decimal == ",":
+        text = text.str.replace(_THOUSANDS_POINT, "", regex=True).str.replace(",", ".")
+    elif decimal != ".":
+        raise ValueError(f"decimal == {decimal!r}, must be '.' or ','")
     num = pd.to_numeric(pd.Series(np.asarray(text, dtype=object)), errors="coerce")
     u = num.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
     bad_u = ~empty & ~np.isfinite(u)

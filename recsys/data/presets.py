@@ -68,6 +68,9 @@ _ONLINE_RETAIL: dict[str, Any] = {
     "non_product_pattern": r"(?i)(?!DCGS)[^0-9]+|gift_\d+_\d+|test\d*|adjust\d*|c\d",
     # Invoice times are UK local time.
     "timezone": "Europe/London",
+    # Stock codes differ in letter case only by typing slips: 85123A and 85123a are one
+    # product (151 such codes in the 2009-10 file).
+    "id_case": "upper",
 }
 
 # 84.51 "The Complete Journey 2.0" (R package completejourney): transactions, products and

@@ -3,18 +3,25 @@
 A row that fails validation gets the FIRST failing reason in :data:`REASON_ORDER`:
 
 1. ``missing_item_id``      no item id (empty, NaN)
-2. ``non_product_item``     the item is postage, a fee, an adjustment... (``non_product_items``
+2. ``bad_item_id``          an item id the API cannot carry (:func:`recsys.data.ids.id_problem`:
+                            control characters, over ``MAX_ID_LENGTH`` characters, surrounding
+                            white space when ``id_strip`` is off); ``reject_detail`` says which
+3. ``non_product_item``     the item is postage, a fee, an adjustment... (``non_product_items``
                             case-insensitively, or a full match of ``non_product_pattern``)
-3. ``missing_customer_id``  no customer id
-4. ``bad_timestamp``        empty or unparseable timestamp (or outside 1677-2262)
-5. ``unknown_event_type``   event type (after ``event_type_map`` and the return rules) not in
+4. ``missing_customer_id``  no customer id
+5. ``bad_customer_id``      a customer id the API cannot carry (as ``bad_item_id``)
+6. ``bad_timestamp``        empty or unparseable timestamp (or outside 1677-2262)
+7. ``unknown_event_type``   event type (after ``event_type_map`` and the return rules) not in
                             the vocabulary (the keys of ``MatrixConfig.event_weights``)
-6. ``bad_quantity``         non-numeric, zero, infinite, or negative outside the return rules
-7. ``bad_price``            a price that is not a number
-8. ``negative_price``       price < 0
-9. ``zero_price``           price == 0 (only with ``IngestConfig.zero_price == "reject"``)
-10. ``duplicate``           exact copy (all source columns) of an earlier row (only with
+8. ``bad_quantity``         non-numeric, zero, infinite, or negative outside the return rules
+9. ``bad_price``            a price that is not a number
+10. ``negative_price``      price < 0
+11. ``zero_price``          price == 0 (only with ``IngestConfig.zero_price == "reject"``)
+12. ``duplicate``           exact copy (all source columns) of an earlier row (only with
                             ``IngestConfig.duplicates == "reject"``)
+
+Every other id is accepted as it is after the configured normalisation (``/``, spaces, ``+``,
+``@``, non-ASCII letters are all fine): ingest and the API share one id alphabet.
 
 Item checks come first because a non-product line (postage, bad-debt adjustment) is reported as
 such whatever else is wrong with it; ``duplicate`` comes last so its count is the number of
@@ -32,8 +39,10 @@ import pandas as pd
 from recsys.errors import DataError
 
 MISSING_ITEM_ID: Final = "missing_item_id"
+BAD_ITEM_ID: Final = "bad_item_id"
 NON_PRODUCT_ITEM: Final = "non_product_item"
 MISSING_CUSTOMER_ID: Final = "missing_customer_id"
+BAD_CUSTOMER_ID: Final = "bad_customer_id"
 BAD_TIMESTAMP: Final = "bad_timestamp"
 UNKNOWN_EVENT_TYPE: Final = "unknown_event_type"
 BAD_QUANTITY: Final = "bad_quantity"
@@ -42,11 +51,16 @@ NEGATIVE_PRICE: Final = "negative_price"
 ZERO_PRICE: Final = "zero_price"
 DUPLICATE: Final = "duplicate"
 
+#: Column of the rejects file with the detail of a reason (the id problem), empty otherwise.
+REJECT_DETAIL: Final = "reject_detail"
+
 # The documented order: a row gets the first reason it fails.
 REASON_ORDER: Final = (
     MISSING_ITEM_ID,
+    BAD_ITEM_ID,
     NON_PRODUCT_ITEM,
     MISSING_CUSTOMER_ID,
+    BAD_CUSTOMER_ID,
     BAD_TIMESTAMP,
     UNKNOWN_EVENT_TYPE,
     BAD_QUANTITY,

@@ -1,20 +1,109 @@
-"""Timestamp parsing: text, numbers and datetime columns to naive UTC ``datetime64[ns]``."""
+"""Timestamp parsing: text, numbers and datetime columns to naive UTC ``datetime64[ns]``.
+
+Day/month order. A date such as ``01/02/2024`` reads as 1 February (day first, European) or
+2 January (month first, US). The order is decided once per column, never per value
+(:func:`infer_date_order`): a value whose first number is above 12 (``13/02/2024``) proves
+day-first, one whose second number is (``02/13/2024``) proves month-first. A column with proof
+of both is refused, and so is one where some date reads both ways and nothing decides; the
+``timestamp_format`` ingest setting (``"day_first"``, ``"month_first"`` or a strptime format)
+settles it. The same rule reads a single date given on the command line (:func:`parse_date`).
+"""
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable
+from typing import Final, Literal
 
 import numpy as np
 import pandas as pd
 
 from recsys.data.parsing import as_series
+from recsys.errors import DataError
 
 # A zone designator after a clock time: "...12:30:00Z", "...12:30+02:00", "...12:30 -0500".
 _TZ_SUFFIX = r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[zZ]|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$"
 # Representable ``datetime64[ns]`` range, at day precision (safe to compare with any unit).
 _NS_FIRST_DAY = np.datetime64("1677-09-22")
 _NS_LAST_DAY = np.datetime64("2262-04-10")
+
+DAY_FIRST: Final = "day_first"
+MONTH_FIRST: Final = "month_first"
+DateOrder = Literal["day_first", "month_first"]
+# A date with the year last: "01/02/2024", "1.2.24", "01-02-2024 10:00".
+_DMY: Final = r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})(?!\d)"
+_SETTLE: Final = (
+    "set timestamp_format to 'day_first' or 'month_first' (or a strptime format such as "
+    "'%d/%m/%Y %H:%M')"
+)
+
+
+def _day_month_numbers(text: pd.Index) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(is_dmy, first, second)``: which values have the year last, and their two numbers."""
+    parts = text.str.extract(_DMY)
+    found = parts[0].notna().to_numpy()
+    first = pd.to_numeric(parts[0], errors="coerce").fillna(0).to_numpy(np.int64)
+    second = pd.to_numeric(parts[1], errors="coerce").fillna(0).to_numpy(np.int64)
+    return found, first, second
+
+
+def infer_date_order(
+    values: Iterable[object], *, timestamp_format: str | None = None
+) -> DateOrder | None:
+    """The day/month order of a column of dates, from its unambiguous values.
+
+    Returns ``"day_first"`` or ``"month_first"``, or None when no value has the year last
+    (ISO dates, epochs) or every such value reads the same either way (``05/05/2024``).
+    ``timestamp_format`` short-cuts the inference: ``"day_first"``/``"month_first"`` are
+    returned as given; a strptime format gives None (the format decides).
+
+    Raises
+    ------
+    DataError
+        One line naming ``timestamp_format``: the column holds proof of both orders
+        (``13/02/2024`` and ``02/13/2024``), or some value reads both ways (``01/02/2024``)
+        and no value decides.
+    """
+    if timestamp_format in (DAY_FIRST, MONTH_FIRST):
+        return timestamp_format  # type: ignore[return-value]
+    if timestamp_format is not None:
+        return None
+    s = as_series(values)
+    if not (pd.api.types.is_object_dtype(s.dtype) or pd.api.types.is_string_dtype(s.dtype)):
+        return None
+    text = pd.Index(pd.unique(s.dropna())).astype(str)
+    found, a, b = _day_month_numbers(text)
+    day_first = found & (a > 12) & (b >= 1) & (b <= 12)
+    month_first = found & (b > 12) & (a >= 1) & (a <= 12)
+    if day_first.any() and month_first.any():
+        raise DataError(
+            f"dates mix day-first ({text[day_first][0]!r}) and month-first "
+            f"({text[month_first][0]!r}) order; fix the file or {_SETTLE}"
+        )
+    if day_first.any():
+        return DAY_FIRST
+    if month_first.any():
+        return MONTH_FIRST
+    both_ways = found & (a != b) & (a >= 1) & (a <= 12) & (b >= 1) & (b <= 12)
+    if both_ways.any():
+        raise DataError(
+            f"ambiguous dates: {text[both_ways][0]!r} reads as day-first or month-first and "
+            f"no value (such as 13/02/2024) decides; {_SETTLE}"
+        )
+    return None
+
+
+def _enforce_order(text: pd.Index, parsed: np.ndarray, order: DateOrder) -> np.ndarray:
+    """NaT where a year-last value did not parse in ``order`` (no silent day/month swap)."""
+    found, a, b = _day_month_numbers(text)
+    if not found.any():
+        return parsed
+    day, month = (a, b) if order == DAY_FIRST else (b, a)
+    stamps = pd.DatetimeIndex(parsed)
+    wrong = found & ~np.isnat(parsed) & ((stamps.day != day) | (stamps.month != month))
+    out = parsed.copy()
+    out[wrong] = np.datetime64("NaT")
+    return out
 
 
 def _to_ns(parsed: pd.DatetimeIndex | np.ndarray) -> np.ndarray:
@@ -47,7 +136,7 @@ def _localize(idx: pd.DatetimeIndex, timezone: str) -> pd.DatetimeIndex:
     return _naive(local)
 
 
-def _parse_text(text: pd.Index, *, utc: bool, fmt: str | None) -> np.ndarray:
+def _parse_text(text: pd.Index, *, utc: bool, fmt: str | None, dayfirst: bool) -> np.ndarray:
     """Strings -> naive ``datetime64[ns]`` (UTC when ``utc``), NaT where unparseable.
 
     Tries ISO 8601 (fast, strict), then pandas' inferred format, then per-value parsing for
@@ -71,7 +160,9 @@ def _parse_text(text: pd.Index, *, utc: bool, fmt: str | None) -> np.ndarray:
             warnings.simplefilter("ignore")  # "Could not infer format", dateutil fallbacks
             try:
                 retry = pd.DatetimeIndex(
-                    pd.to_datetime(text[todo], errors="coerce", utc=utc, format=layout)
+                    pd.to_datetime(
+                        text[todo], errors="coerce", utc=utc, format=layout, dayfirst=dayfirst
+                    )
                 )
             except (ValueError, TypeError, OverflowError):
                 continue
@@ -115,8 +206,12 @@ def parse_timestamps(
     Zone-aware values (``...Z``, ``+02:00``, tz-aware dtypes) are converted to UTC; naive values
     are read as local time in ``timezone``. Numbers (and all-digit text of 9+ digits) are
     Unix epoch seconds, milliseconds, microseconds or nanoseconds, judged by magnitude;
-    8-digit numbers are ``yyyymmdd``. ``fmt`` forces a strptime format (for ambiguous
-    day/month layouts). Values outside 1677-2262 (the ``ns`` range) are NaT.
+    8-digit numbers are ``yyyymmdd``. Values outside 1677-2262 (the ``ns`` range) are NaT.
+
+    ``fmt`` is a strptime format, or ``"day_first"``/``"month_first"`` for the order of
+    year-last dates; None infers the order from the values (:func:`infer_date_order`, which
+    raises :class:`DataError` for a column that mixes the orders or cannot be decided). A
+    year-last value is only ever read in the column's order.
     """
     s = as_series(values)
     if isinstance(s.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(s.dtype):
@@ -127,6 +222,10 @@ def parse_timestamps(
 
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     text = pd.Index(uniques).astype(str).str.strip()
+    order = infer_date_order(text, timestamp_format=fmt)
+    if fmt in (DAY_FIRST, MONTH_FIRST):
+        fmt = None
+    dayfirst = order == DAY_FIRST
     epoch = np.asarray(text.str.fullmatch(r"\d{9,}(?:\.\d+)?"), dtype=bool)
     parsed_u = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[ns]")
     if fmt is None and epoch.any():
@@ -135,9 +234,36 @@ def parse_timestamps(
     aware = rest & np.asarray(text.str.contains(_TZ_SUFFIX, regex=True), dtype=bool)
     naive = rest & ~aware
     if naive.any():
-        local = _parse_text(text[naive], utc=False, fmt=fmt)
+        local = _parse_text(text[naive], utc=False, fmt=fmt, dayfirst=dayfirst)
         parsed_u[naive] = _to_ns(_localize(pd.DatetimeIndex(local), timezone))
     if aware.any():
-        parsed_u[aware] = _parse_text(text[aware], utc=True, fmt=fmt)
+        parsed_u[aware] = _parse_text(text[aware], utc=True, fmt=fmt, dayfirst=dayfirst)
+    if order is not None:
+        parsed_u = _enforce_order(text, parsed_u, order)
     out = np.append(parsed_u, np.datetime64("NaT"))[codes]
     return pd.Series(out, index=s.index, dtype="datetime64[ns]")
+
+
+def parse_date(
+    text: str, order: DateOrder | None = None, *, what: str = "date", timezone: str = "UTC"
+) -> pd.Timestamp:
+    """One date or time given by a person (e.g. ``--cutoff``), read like a file's column.
+
+    ``order`` is the events file's day/month order (``LoadResult.date_order``) or the
+    ``timestamp_format`` setting; without one, the value must decide itself
+    (``13/02/2024``, ``2024-02-01``). Returns a naive UTC timestamp.
+
+    Raises
+    ------
+    DataError
+        Unreadable, or a year-last date that reads both ways with no order given (one line
+        naming ``timestamp_format``).
+    """
+    try:
+        fmt = order or infer_date_order([text])
+        value = parse_timestamps(pd.Series([text], dtype=object), timezone=timezone, fmt=fmt)[0]
+    except DataError as exc:
+        raise DataError(f"{what} {text!r}: {exc}") from None
+    if pd.isna(value):
+        raise DataError(f"{what} {text!r} is not a date (expected e.g. 2024-02-01)")
+    return pd.Timestamp(value)

@@ -11,7 +11,7 @@ from recsys import columns as C
 from recsys.config import IngestConfig
 from recsys.data import rejects as R
 from recsys.data.events import LoadResult, load_events, validate_events
-from recsys.data.rejects import REASON_ORDER
+from recsys.data.rejects import REASON_ORDER, REJECT_DETAIL
 from recsys.errors import DataError
 from tests.recsys.data.rows import LOOSE, VOCAB, raw_rows
 
@@ -31,6 +31,9 @@ def _reasons(res: LoadResult) -> dict[int, str]:
         ({"customer_id": "nan"}, "missing_customer_id"),
         ({"customer_id": None}, "missing_customer_id"),
         ({"item_id": ""}, "missing_item_id"),
+        ({"item_id": "a\tb"}, "bad_item_id"),
+        ({"customer_id": "x" * 129}, "bad_customer_id"),
+        ({"customer_id": "c\x85d"}, "bad_customer_id"),  # a C1 control character
         ({"timestamp": "not a date"}, "bad_timestamp"),
         ({"timestamp": ""}, "bad_timestamp"),
         ({"timestamp": "12"}, "bad_timestamp"),
@@ -83,7 +86,13 @@ def test_zero_price_can_be_kept():
 
 
 def test_first_failing_reason_in_documented_order_wins():
-    assert REASON_ORDER[:3] == ("missing_item_id", "non_product_item", "missing_customer_id")
+    assert REASON_ORDER[:5] == (
+        "missing_item_id",
+        "bad_item_id",
+        "non_product_item",
+        "missing_customer_id",
+        "bad_customer_id",
+    )
     everything_wrong = {
         "customer_id": "",
         "item_id": "POST",
@@ -132,7 +141,7 @@ def test_accepted_plus_rejected_is_every_row_of_a_mixed_frame():
     assert res.rejects[C.REJECT_REASON].value_counts().to_dict() == r.counts
     assert set(r.counts) <= set(REASON_ORDER) and len(r.counts) >= 8
     # rejects keep the source columns as read
-    assert list(res.rejects.columns) == [*raw.columns, C.SOURCE_ROW, C.REJECT_REASON]
+    assert list(res.rejects.columns) == [*raw.columns, C.SOURCE_ROW, C.REJECT_REASON, REJECT_DETAIL]
     src = raw.iloc[res.rejects[C.SOURCE_ROW]].reset_index(drop=True)
     pd.testing.assert_frame_equal(res.rejects[list(raw.columns)], src)
 
