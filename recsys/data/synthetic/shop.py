@@ -35,6 +35,19 @@ What is planted (and what tests may assert against):
 
 The truth is in :attr:`Shop.truth` (per customer), :attr:`Shop.groups` (per taste group) and
 :attr:`Shop.item_truth` (per item).
+
+Kinds of shop (``generate_shop(kind=...)``). The above is ``"retail"``. The other kinds share
+the catalogue, population, taste groups, popularity, prices and seasonality, and change the
+behaviour:
+
+* ``"marketplace"`` (:mod:`.marketplace`): a view-heavy shop over a short span (14 days by
+  default) with a large catalogue (5,000 items by default; tens of thousands work): long
+  browsing sessions, carts and ``favorite`` marks, few purchases. About 60% of purchases are
+  of an item the buyer viewed, carted or marked earlier (that visit or a later one); the rest
+  are bought straight away with no earlier look. No repeat habit; repeats are rare.
+* ``"ratings"`` (:mod:`.ratings`): purchases only, each item at most once per customer, over a
+  year by default; long tails of appetite (a few customers take 10x the median) and of
+  item popularity. No returns.
 """
 
 from __future__ import annotations
@@ -42,50 +55,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal
 
 import numpy as np
 import pandas as pd
 
-from recsys import columns as C
 from recsys.data.synthetic.catalog import (
     CATEGORIES,
     MAX_CATEGORIES,
-    Catalog,
-    Category,
     make_catalog,
 )
+from recsys.data.synthetic.frames import build_frames
+from recsys.data.synthetic.marketplace import simulate_marketplace
 from recsys.data.synthetic.offers import make_offers
-from recsys.data.synthetic.population import Population, make_population
+from recsys.data.synthetic.population import make_population
+from recsys.data.synthetic.ratings import simulate_ratings
+from recsys.data.synthetic.sessions import Chooser, Events
 from recsys.data.synthetic.simulation import (
-    EVENT_TYPES,
     SEASON_AMPLITUDE,
-    Chooser,
-    Events,
     simulate_habits,
     simulate_returns,
     simulate_sessions,
 )
 from recsys.errors import ConfigError
-
-# Columns only the synthetic shop produces (items, customers, truth; offers: see .offers).
-RELEASE_DATE: Final = "release_date"
-CONSUMABLE: Final = "consumable"
-PRICE_SENSITIVITY: Final = "price_sensitivity"
-TASTE_GROUP: Final = "taste_group"
-PREFERRED_CATEGORIES: Final = "preferred_categories"
-REPEAT_HABIT: Final = "repeat_habit"
-CYCLE_DAYS: Final = "cycle_days"
-APPEAL: Final = "appeal"
-
-ITEM_COLUMNS: Final = (C.ITEM_ID, C.NAME, C.CATEGORY, C.PRICE, C.IN_STOCK, RELEASE_DATE, CONSUMABLE)
-CUSTOMER_COLUMNS: Final = (
-    C.CUSTOMER_ID,
-    C.SIGNUP_DATE,
-    C.COUNTRY,
-    C.EMAIL_OPT_IN,
-    PRICE_SENSITIVITY,
-)
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,7 +88,8 @@ class Shop:
     ----------
     events:
         ``customer_id, item_id, event_type, timestamp, quantity, price, order_id`` sorted by
-        ``timestamp``; event types ``view``, ``add_to_cart``, ``purchase``, ``return``;
+        ``timestamp``; event types ``view``, ``add_to_cart``, ``purchase``, ``return`` (and
+        ``favorite`` in a marketplace; ratings catalogues log ``purchase`` only);
         ``price`` is the item's list price; ``order_id`` is set on purchases and returns only.
     items:
         ``item_id, name, category, price, in_stock, release_date, consumable``.
@@ -118,6 +111,8 @@ class Shop:
         (repurchase cycle; NaN for durables).
     start, end:
         The simulated period ``[start, end)``; ``end`` is the "now" of the data.
+    kind:
+        ``"retail"``, ``"marketplace"`` or ``"ratings"`` (see :func:`generate_shop`).
     """
 
     events: pd.DataFrame
@@ -129,11 +124,13 @@ class Shop:
     item_truth: pd.DataFrame
     start: pd.Timestamp
     end: pd.Timestamp
+    kind: str = "retail"
 
     def __repr__(self) -> str:
         return (
             f"Shop(customers={len(self.customers)}, items={len(self.items)}, "
-            f"events={len(self.events)}, start={self.start.date()}, end={self.end.date()})"
+            f"events={len(self.events)}, start={self.start.date()}, end={self.end.date()}, "
+            f"kind={self.kind})"
         )
 
     def write(self, out_dir: str | Path) -> dict[str, Path]:
@@ -197,58 +194,73 @@ def _parse_start(start: object) -> pd.Timestamp:
     return ts.normalize().as_unit("ns")
 
 
-# --------------------------------------------------------------------------- helpers
-def _ids(prefix: str, n: int, width: int) -> np.ndarray:
-    width = max(width, len(str(max(n - 1, 0))))
-    return np.array([f"{prefix}{i:0{width}d}" for i in range(n)], dtype=object)
-
-
 # --------------------------------------------------------------------------- generator
+ShopKind = Literal["retail", "marketplace", "ratings"]
+#: The kinds of shop :func:`generate_shop` simulates.
+SHOP_KINDS: Final = ("retail", "marketplace", "ratings")
+# Per kind: default items, days (the retail defaults are the historical ones).
+_DEFAULTS: Final = {"retail": (500, 180), "marketplace": (5000, 14), "ratings": (2000, 365)}
+
+
 def generate_shop(
     customers: int = 2000,
-    items: int = 500,
-    days: int = 180,
+    items: int | None = None,
+    days: int | None = None,
     seed: int = 0,
     start: str | date | datetime | pd.Timestamp = "2024-01-01",
     *,
+    kind: ShopKind = "retail",
     categories: int = 14,
     taste_groups: int = 8,
     repeat_habit_share: float = 0.35,
     return_rate: float = 0.025,
 ) -> Shop:
-    """Simulate a shop with planted taste, price, funnel, repeat and seasonal structure.
+    """Simulate a shop of one ``kind`` with planted taste, price, funnel and seasonal structure.
 
     Parameters
     ----------
     customers, items:
         Number of customers and of catalogue items (every item belongs to one category).
+        ``items`` defaults to 500 (retail), 5,000 (marketplace) or 2,000 (ratings).
     days:
-        Length of the simulated period, from ``start`` (midnight, naive UTC).
+        Length of the simulated period, from ``start`` (midnight, naive UTC); defaults to
+        180 (retail), 14 (marketplace) or 365 (ratings).
     seed:
         Everything is determined by it: the same seed gives identical frames.
+    kind:
+        ``"retail"``: repeat-heavy (re-buy routines, every purchase follows a view and a cart
+        in the same session). ``"marketplace"``: view-heavy (many views, carts and
+        favourites, few purchases; about 60% of purchases are of items the buyer viewed,
+        carted or marked before, the rest are bought straight away; repeats are rare).
+        ``"ratings"``: purchases only, each item at most once per customer, long tails of
+        appetite and popularity. See the module docstring.
     categories:
         Number of categories (at most 16), taken from a fixed list of shop departments.
     taste_groups:
         Number of taste groups; each prefers 2-3 categories.
     repeat_habit_share:
-        Share of customers with a re-buy habit.
+        Share of customers with a re-buy habit (retail only; no one has it elsewhere).
     return_rate:
-        Share of purchases that are returned (those falling after the period are dropped).
+        Share of purchases that are returned (those falling after the period are dropped);
+        a ratings catalogue has no returns.
 
     Returns
     -------
     Shop
-        Events scale with ``customers * days``: the default gives about 180k events (~0.2 s);
-        5,500 customers x 365 days about 1.1M (~1.4 s).
+        Retail events scale with ``customers * days``: the default gives about 180k events
+        (~0.2 s); 5,500 customers x 365 days about 1.1M (~1.4 s).
 
     Raises
     ------
     ConfigError
         A parameter is out of range (the message names it and the valid range).
     """
+    if kind not in SHOP_KINDS:
+        raise ConfigError(f"kind == {kind!r}, must be one of {', '.join(SHOP_KINDS)}")
+    default_items, default_days = _DEFAULTS[kind]
     n_cust = _check_int("customers", customers, 1, 10_000_000)
-    n_items = _check_int("items", items, 1, 1_000_000)
-    n_days = _check_int("days", days, 7, 3650)
+    n_items = _check_int("items", default_items if items is None else items, 1, 1_000_000)
+    n_days = _check_int("days", default_days if days is None else days, 7, 3650)
     seed = _check_int("seed", seed, 0, 2**63 - 1)
     n_cat = _check_int("categories", categories, 1, MAX_CATEGORIES)
     n_groups = _check_int("taste_groups", taste_groups, 1, 1000)
@@ -256,6 +268,8 @@ def generate_shop(
     return_rate = _check_share("return_rate", return_rate, 0.5)
     if n_items < n_cat:
         raise ConfigError(f"items == {n_items}, must be >= categories ({n_cat})")
+    if kind != "retail":
+        habit_share = 0.0
     t0 = _parse_start(start)
     rng = np.random.default_rng(seed)
     cats = CATEGORIES[:n_cat]
@@ -268,99 +282,20 @@ def generate_shop(
     chooser = Chooser(catalog, pop, season, rng)
 
     events = Events()
-    purchases = simulate_sessions(chooser, t0, n_days, events, rng)
-    simulate_habits(chooser, purchases, n_days, events, rng)
-    simulate_returns(events, n_days, return_rate, rng)
-    return _build_shop(events, catalog, pop, cats, t0, n_days, rng)
-
-
-def _build_shop(
-    events: Events,
-    cat: Catalog,
-    pop: Population,
-    cats: tuple[Category, ...],
-    t0: pd.Timestamp,
-    n_days: int,
-    rng: np.random.Generator,
-) -> Shop:
-    """Turn the simulated arrays into the public frames."""
-    n_items, n_cust = len(cat.category), len(pop.group)
-    item_ids, cust_ids = _ids("I", n_items, 4), _ids("C", n_cust, 5)
-    e_cust, e_item, e_time, e_kind, e_qty, e_order = events.columns()
-
-    # Order ids numbered by first appearance in time.
-    has = e_order >= 0
-    keys, first = np.unique(e_order[has], return_index=True)
-    number = np.empty(len(keys), dtype=np.int64)
-    number[np.argsort(first, kind="stable")] = np.arange(len(keys))
-    order_ids = np.full(len(e_order), None, dtype=object)
-    order_ids[has] = _ids("O", len(keys), 7)[number[np.searchsorted(keys, e_order[has])]]
-
-    event_frame = pd.DataFrame(
-        {
-            C.CUSTOMER_ID: pd.array(cust_ids[e_cust], dtype="str"),
-            C.ITEM_ID: pd.array(item_ids[e_item], dtype="str"),
-            C.EVENT_TYPE: pd.array(EVENT_TYPES[e_kind], dtype="str"),
-            C.TIMESTAMP: t0 + pd.to_timedelta(e_time, unit="s"),
-            C.QUANTITY: e_qty,
-            C.PRICE: cat.price[e_item],
-            C.ORDER_ID: pd.array(order_ids, dtype="str"),
-        }
-    )
-    category_names = np.array([c.name for c in cats], dtype=object)
-    item_frame = pd.DataFrame(
-        {
-            C.ITEM_ID: pd.array(item_ids, dtype="str"),
-            C.NAME: pd.array(cat.names, dtype="str"),
-            C.CATEGORY: pd.array(category_names[cat.category], dtype="str"),
-            C.PRICE: cat.price,
-            C.IN_STOCK: cat.in_stock,
-            RELEASE_DATE: t0 + pd.to_timedelta(cat.release_day, unit="D"),
-            CONSUMABLE: cat.consumable,
-        }
-    )
-    customer_frame = pd.DataFrame(
-        {
-            C.CUSTOMER_ID: pd.array(cust_ids, dtype="str"),
-            C.SIGNUP_DATE: t0 + pd.to_timedelta(pop.signup_day, unit="D"),
-            C.COUNTRY: pd.array(pop.country, dtype="str"),
-            C.EMAIL_OPT_IN: pop.email_opt_in,
-            PRICE_SENSITIVITY: pop.sensitivity,
-        }
-    )
-    group_names = np.array(
-        [",".join(category_names[cs]) for cs in pop.group_categories], dtype=object
-    )
-    groups = pd.DataFrame(
-        {PREFERRED_CATEGORIES: pd.array(group_names, dtype="str")},
-        index=pd.RangeIndex(len(group_names), name=TASTE_GROUP),
-    )
-    truth = pd.DataFrame(
-        {
-            TASTE_GROUP: pop.group,
-            PREFERRED_CATEGORIES: pd.array(group_names[pop.group], dtype="str"),
-            REPEAT_HABIT: pop.habit,
-            PRICE_SENSITIVITY: pop.sensitivity,
-        },
-        index=pd.Index(cust_ids, dtype="str", name=C.CUSTOMER_ID),
-    )
-    item_truth = pd.DataFrame(
-        {
-            C.CATEGORY: item_frame[C.CATEGORY].to_numpy(),
-            APPEAL: cat.appeal,
-            CONSUMABLE: cat.consumable,
-            CYCLE_DAYS: np.where(cat.consumable, cat.cycle_days, np.nan),
-        },
-        index=pd.Index(item_ids, dtype="str", name=C.ITEM_ID),
-    )
+    if kind == "retail":
+        purchases = simulate_sessions(chooser, t0, n_days, events, rng)
+        simulate_habits(chooser, purchases, n_days, events, rng)
+    elif kind == "marketplace":
+        simulate_marketplace(chooser, t0, n_days, events, rng)
+    else:
+        simulate_ratings(chooser, n_days, events, rng)
+    if kind != "ratings":
+        simulate_returns(events, n_days, return_rate, rng)
+    frames = build_frames(events, catalog, pop, cats, t0, n_days)
     return Shop(
-        events=event_frame,
-        items=item_frame,
-        customers=customer_frame,
-        offers=make_offers(t0, n_days, list(category_names), rng),
-        truth=truth,
-        groups=groups,
-        item_truth=item_truth,
+        **frames,
+        offers=make_offers(t0, n_days, [c.name for c in cats], rng),
         start=t0,
         end=t0 + pd.Timedelta(days=n_days),
+        kind=kind,
     )

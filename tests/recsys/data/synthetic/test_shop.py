@@ -11,16 +11,15 @@ import pytest
 from recsys import columns as C
 from recsys.config import MatrixConfig
 from recsys.data.dataset import build_dataset
-from recsys.data.synthetic.offers import OFFER_COLUMNS
-from recsys.data.synthetic.shop import (
+from recsys.data.synthetic.frames import (
     CUSTOMER_COLUMNS,
     ITEM_COLUMNS,
     PREFERRED_CATEGORIES,
     REPEAT_HABIT,
     TASTE_GROUP,
-    Shop,
-    generate_shop,
 )
+from recsys.data.synthetic.offers import OFFER_COLUMNS
+from recsys.data.synthetic.shop import Shop, generate_shop
 from recsys.errors import ConfigError
 
 TINY = {"customers": 300, "items": 80, "days": 60}
@@ -168,3 +167,34 @@ def test_start_and_sizes_are_honoured() -> None:
     assert len(shop.customers) == 50 and len(shop.items) == 30
     assert shop.items[C.CATEGORY].nunique() == 5 and len(shop.groups) == 3
     assert repr(shop).startswith("Shop(customers=50, items=30, events=")
+
+
+def test_retail_is_the_default_kind_and_its_output_is_pinned() -> None:
+    # Numbers of the seed-3 tiny shop as generated before kinds existed: retail is unchanged.
+    shop = generate_shop(**TINY, seed=3, kind="retail")
+    pd.testing.assert_frame_equal(shop.events, generate_shop(**TINY, seed=3).events)
+    assert len(shop.events) == 6578 and int(shop.events[C.QUANTITY].sum()) == 6897
+    assert shop.events[C.EVENT_TYPE].value_counts().to_dict() == {
+        "view": 5022,
+        "add_to_cart": 1092,
+        "purchase": 451,
+        "return": 13,
+    }
+    last = shop.events.iloc[-1]
+    assert (last[C.CUSTOMER_ID], last[C.ITEM_ID], last[C.ORDER_ID]) == (
+        "C00016",
+        "I0032",
+        "O0000395",
+    )
+    assert shop.kind == "retail"
+
+
+def test_retail_has_a_large_share_of_repeat_purchases() -> None:
+    retail = generate_shop(**TINY, seed=3)
+    p = retail.events[retail.events[C.EVENT_TYPE] == C.PURCHASE]
+    assert p.duplicated([C.CUSTOMER_ID, C.ITEM_ID]).mean() >= 0.2
+
+
+def test_an_unknown_kind_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="kind == 'shoe', must be one of retail, marketplace"):
+        generate_shop(kind="shoe")  # type: ignore[arg-type]

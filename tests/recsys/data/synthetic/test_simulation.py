@@ -6,11 +6,8 @@ import numpy as np
 import pandas as pd
 
 from recsys import columns as C
-from recsys.data.synthetic.shop import (
-    PREFERRED_CATEGORIES,
-    REPEAT_HABIT,
-    Shop,
-)
+from recsys.data.synthetic.frames import PREFERRED_CATEGORIES, REPEAT_HABIT
+from recsys.data.synthetic.shop import Shop
 
 
 def _purchases(shop: Shop) -> pd.DataFrame:
