@@ -46,7 +46,7 @@ from recsys.data.rejects import (
     RejectReport,
     write_rejects,
 )
-from recsys.data.timestamps import DateOrder, infer_date_order, parse_timestamps
+from recsys.data.timestamps import DateOrder, read_timestamps
 from recsys.errors import DataError
 
 _NONE = np.array([None], dtype=object)  # appended so that factorize's code -1 maps to None
@@ -176,9 +176,7 @@ def validate_events(
 
     ts_raw = raw[mapping[C.TIMESTAMP]]
     try:
-        date_order = infer_date_order(ts_raw, timestamp_format=cfg.timestamp_format)
-        fmt = date_order or cfg.timestamp_format
-        ts = parse_timestamps(ts_raw, timezone=cfg.timezone, fmt=fmt)
+        ts, date_order = read_timestamps(ts_raw, timezone=cfg.timezone, fmt=cfg.timestamp_format)
     except DataError as exc:
         raise DataError(f"{where}: column {mapping[C.TIMESTAMP]!r}: {exc}") from None
     fails[BAD_TIMESTAMP] = ts.isna().to_numpy()

@@ -17,6 +17,8 @@ from typing import Final, Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from recsys.data.parsing import as_series
 from recsys.errors import DataError
@@ -31,7 +33,7 @@ DAY_FIRST: Final = "day_first"
 MONTH_FIRST: Final = "month_first"
 DateOrder = Literal["day_first", "month_first"]
 # A date with the year last: "01/02/2024", "1.2.24", "01-02-2024 10:00".
-_DMY: Final = r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})(?!\d)"
+_DMY: Final = r"^\s*(?P<a>\d{1,2})[/.\-](?P<b>\d{1,2})[/.\-](?:\d{4}|\d{2})(?:\D|$)"
 _SETTLE: Final = (
     "set timestamp_format to 'day_first' or 'month_first' (or a strptime format such as "
     "'%d/%m/%Y %H:%M')"
@@ -39,11 +41,23 @@ _SETTLE: Final = (
 
 
 def _day_month_numbers(text: pd.Index) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(is_dmy, first, second)``: which values have the year last, and their two numbers."""
-    parts = text.str.extract(_DMY)
-    found = parts[0].notna().to_numpy()
-    first = pd.to_numeric(parts[0], errors="coerce").fillna(0).to_numpy(np.int64)
-    second = pd.to_numeric(parts[1], errors="coerce").fillna(0).to_numpy(np.int64)
+    """``(is_dmy, first, second)``: which values have the year last, and their two numbers.
+
+    Runs in Arrow's vectorised regex engine (RE2): a column of a million distinct values
+    takes a fraction of a second.
+    """
+    try:  # Arrow-backed text (pandas' default str dtype): no copy
+        arr = pa.array(text.array)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        arr = pa.array(np.asarray(text, dtype=object).astype(str), type=pa.string())
+    parts = pc.extract_regex(arr, _DMY)
+    found = np.asarray(parts.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    first = np.zeros(len(text), dtype=np.int64)
+    second = np.zeros(len(text), dtype=np.int64)
+    if found.any():
+        hits = parts.filter(pa.array(found))
+        first[found] = pc.cast(hits.field("a"), pa.int64()).to_numpy()
+        second[found] = pc.cast(hits.field("b"), pa.int64()).to_numpy()
     return found, first, second
 
 
@@ -71,7 +85,11 @@ def infer_date_order(
     s = as_series(values)
     if not (pd.api.types.is_object_dtype(s.dtype) or pd.api.types.is_string_dtype(s.dtype)):
         return None
-    text = pd.Index(pd.unique(s.dropna())).astype(str)
+    return _infer_order(pd.Index(pd.unique(s.dropna())).astype(str))
+
+
+def _infer_order(text: pd.Index) -> DateOrder | None:
+    """:func:`infer_date_order` on distinct text values (no ``timestamp_format``)."""
     found, a, b = _day_month_numbers(text)
     day_first = found & (a > 12) & (b >= 1) & (b <= 12)
     month_first = found & (b > 12) & (a >= 1) & (a <= 12)
@@ -213,18 +231,28 @@ def parse_timestamps(
     raises :class:`DataError` for a column that mixes the orders or cannot be decided). A
     year-last value is only ever read in the column's order.
     """
+    return read_timestamps(values, timezone=timezone, fmt=fmt)[0]
+
+
+def read_timestamps(
+    values: Iterable[object], *, timezone: str = "UTC", fmt: str | None = None
+) -> tuple[pd.Series, DateOrder | None]:
+    """:func:`parse_timestamps` plus the day/month order it used (None: no year-last dates)."""
     s = as_series(values)
     if isinstance(s.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(s.dtype):
         idx = _localize(pd.DatetimeIndex(s), timezone)
-        return pd.Series(_to_ns(idx), index=s.index)
+        return pd.Series(_to_ns(idx), index=s.index), None
     if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
-        return pd.Series(_epoch(s.to_numpy(dtype=np.float64, na_value=np.nan)), index=s.index)
+        epochs = _epoch(s.to_numpy(dtype=np.float64, na_value=np.nan))
+        return pd.Series(epochs, index=s.index), None
 
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     text = pd.Index(uniques).astype(str).str.strip()
-    order = infer_date_order(text, timestamp_format=fmt)
+    order: DateOrder | None
     if fmt in (DAY_FIRST, MONTH_FIRST):
-        fmt = None
+        order, fmt = fmt, None  # type: ignore[assignment]
+    else:
+        order = _infer_order(text) if fmt is None else None
     dayfirst = order == DAY_FIRST
     epoch = np.asarray(text.str.fullmatch(r"\d{9,}(?:\.\d+)?"), dtype=bool)
     parsed_u = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[ns]")
@@ -241,7 +269,7 @@ def parse_timestamps(
     if order is not None:
         parsed_u = _enforce_order(text, parsed_u, order)
     out = np.append(parsed_u, np.datetime64("NaT"))[codes]
-    return pd.Series(out, index=s.index, dtype="datetime64[ns]")
+    return pd.Series(out, index=s.index, dtype="datetime64[ns]"), order
 
 
 def parse_date(
