@@ -12,9 +12,11 @@ import pytest
 from recsys import columns as C
 from recsys.config import IngestConfig
 from recsys.data.catalogs import items_from_events, load_items
+from recsys.data.dataset import build_dataset
 from recsys.data.events import load_events
 from recsys.data.rejects import REJECT_DETAIL
 from recsys.errors import DataError
+from recsys.models import make_model
 
 LOOSE = {"max_reject_rate": 1.0, "min_events": 1}
 
@@ -83,6 +85,17 @@ def test_online_retail_stock_codes_differing_in_case_are_one_item(tmp_path):
     # without the preset's rule the two spellings stay two items
     plain = load_events(path, IngestConfig(preset="online-retail", id_case="none"))
     assert plain.events[C.ITEM_ID].nunique() == 4
+
+
+def test_buyers_of_either_spelling_are_not_offered_the_other(tmp_path):
+    events = load_events(_write(tmp_path, OR_STOCKCODE_CASE), IngestConfig(preset="online-retail"))
+    model = make_model("itemknn").fit(build_dataset(events.events))
+    buyers = ["12001", "12005", "12003", "12006"]  # two bought 85123A, two 85123a
+    recs = model.recommend(buyers, k=5)
+    assert set(recs[C.CUSTOMER_ID]) == set(buyers)
+    assert not recs[C.ITEM_ID].str.upper().eq("85123A").any()
+    # 12007 bought neither: the one heart item is offered to them, under one id
+    assert model.recommend(["12007"], k=5)[C.ITEM_ID].tolist() == ["85123A"]
 
 
 def test_an_items_file_is_normalised_by_the_same_rule(tmp_path):
