@@ -140,12 +140,15 @@ def validate_events(
         quantity (float64, > 0)``, ``price`` (unit price, float64) and ``order_id`` when
         mapped, any other mapped column (e.g. ``name``, ``country``), and ``source_row``; in
         input order. ``rejects``: the rejected rows with their source columns as read, plus
-        ``source_row`` and ``reject_reason``.
+        ``source_row``, ``reject_reason`` and ``reject_detail`` (the id problem of
+        ``bad_item_id``/``bad_customer_id`` rows, else empty). ``date_order``: how
+        year-last dates were read (see :mod:`recsys.data.timestamps`).
 
     Raises
     ------
     DataError
-        No rows, a required column missing after mapping, or (``check``) a stop condition.
+        No rows, a required column missing after mapping, dates whose day/month order is
+        mixed or undecidable (naming ``timestamp_format``), or (``check``) a stop condition.
     """
     cfg = resolve_ingest_config(config)
     decimal = cfg.decimal or "."
