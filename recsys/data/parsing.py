@@ -14,8 +14,10 @@ from typing import Any, Final, Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from recsys.data.ids import CONTROL_CHARACTERS, MAX_ID_LENGTH, id_problem
+from recsys.data.ids import ID_PATTERN, id_problem, is_valid_id
 
 # Text that means "no value" (compared case-insensitively after stripping); "nan" and "None"
 # appear when an export was made with astype(str).
@@ -90,6 +92,14 @@ def clean_ids(
     return pd.Series(cleaned[codes], index=s.index, dtype="str")
 
 
+def arrow_strings(text: pd.Index) -> pa.Array:
+    """A text index as an Arrow string array (no copy for pandas' Arrow-backed strings)."""
+    try:
+        return pa.array(text.array)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return pa.array(np.asarray(text, dtype=object).astype(str), type=pa.string())
+
+
 def id_problems(ids: pd.Series) -> pd.Series:
     """Why each clean id cannot be carried (:func:`recsys.data.ids.id_problem`), else NaN.
 
@@ -97,17 +107,17 @@ def id_problems(ids: pd.Series) -> pd.Series:
     """
     codes, uniques = pd.factorize(ids, use_na_sentinel=True)
     u = pd.Index(uniques).astype(str)
-    # Vectorised screen first; id_problem (the one definition) names the reason.
-    suspect = np.asarray(
-        (u.str.len() > MAX_ID_LENGTH)
-        | u.str.contains(CONTROL_CHARACTERS, regex=True)
-        | (u.str.len() != u.str.strip().str.len())
-        | (u.str.len() == 0),
-        dtype=bool,
-    )
+    # The pattern decides, id_problem (the one definition) names the reason. Arrow's RE2
+    # screens every id fast; its \s is ASCII-only, so non-ASCII ids are checked again with
+    # Python's re (Unicode white space, as in ID_PATTERN's other readers).
+    arr = arrow_strings(u)
+    valid = np.asarray(pc.match_substring_regex(arr, ID_PATTERN).to_numpy(zero_copy_only=False))
+    recheck = np.flatnonzero(valid & ~np.asarray(pc.string_is_ascii(arr).to_numpy(False)))
+    valid[recheck] = [is_valid_id(u[i]) for i in recheck]
+    invalid = ~valid.astype(bool)
     found = np.full(len(u) + 1, None, dtype=object)
-    for i in np.flatnonzero(suspect):
-        found[i] = id_problem(u[i])
+    for i in np.flatnonzero(invalid):
+        found[i] = id_problem(u[i]) or "invalid"
     return pd.Series(found[codes], index=ids.index, dtype="str")
 
 

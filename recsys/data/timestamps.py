@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from recsys.data.parsing import as_series
+from recsys.data.parsing import arrow_strings, as_series
 from recsys.errors import DataError
 
 # A zone designator after a clock time: "...12:30:00Z", "...12:30+02:00", "...12:30 -0500".
@@ -46,10 +46,7 @@ def _day_month_numbers(text: pd.Index) -> tuple[np.ndarray, np.ndarray, np.ndarr
     Runs in Arrow's vectorised regex engine (RE2): a column of a million distinct values
     takes a fraction of a second.
     """
-    try:  # Arrow-backed text (pandas' default str dtype): no copy
-        arr = pa.array(text.array)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
-        arr = pa.array(np.asarray(text, dtype=object).astype(str), type=pa.string())
+    arr = arrow_strings(text)
     parts = pc.extract_regex(arr, _DMY)
     found = np.asarray(parts.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
     first = np.zeros(len(text), dtype=np.int64)

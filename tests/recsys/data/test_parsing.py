@@ -44,6 +44,17 @@ def test_id_problems_name_only_what_the_api_cannot_carry():
     assert got[5:8] == ["control_character", "too_long", "surrounding_space"]
     assert pd.isna(got[8])
     assert id_problems(pd.Series(["x" * 128])).isna().all()  # the documented maximum
+    # dot segments, Unicode white space at an edge (no-break space), a C1 control inside
+    odd = pd.Series([".", "..", "a.b", "a\u00a0", "\u00a0a", "a\x85b", "ÄÖÜ"], dtype=object)
+    assert id_problems(odd).fillna("ok").tolist() == [
+        "dot_segment",
+        "dot_segment",
+        "ok",
+        "surrounding_space",
+        "surrounding_space",
+        "control_character",
+        "ok",
+    ]
 
 
 def test_decimal_comma_numbers():
