@@ -42,20 +42,40 @@ def _csv_list(value: str | None) -> list[str] | None:
 @app.command()
 def generate(
     out: Annotated[Path, typer.Option("--out", help="Directory to write the shop into.")],
+    kind: Annotated[
+        str,
+        typer.Option(
+            "--kind",
+            help="retail (repeat-heavy), marketplace (view-heavy) or ratings (no repeats).",
+        ),
+    ] = "retail",
     customers: int = 2000,
-    items: int = 500,
-    days: int = 180,
+    items: Annotated[
+        int | None, typer.Option(help="Catalogue size [default: 500, 5000, 2000 by kind].")
+    ] = None,
+    days: Annotated[
+        int | None, typer.Option(help="Period in days [default: 180, 14, 365 by kind].")
+    ] = None,
     seed: int = 0,
     quiet: Quiet = False,
 ) -> None:
     """Generate a synthetic shop with planted structure (deterministic for a seed)."""
-    from recsys.data.synthetic import generate_shop
+    from recsys.data.synthetic.shop import generate_shop
 
     rep = Reporter(quiet)
-    with rep.step(f"Generating {customers:,} customers x {items:,} items over {days} days"):
-        shop = generate_shop(customers=customers, items=items, days=days, seed=seed)
+    with rep.step(f"Generating a {kind} shop of {customers:,} customers"):
+        shop = generate_shop(
+            customers=customers,
+            items=items,
+            days=days,
+            seed=seed,
+            kind=kind,  # type: ignore[arg-type]
+        )
         paths = shop.write(out)
-    rep.info(f"  {len(shop.events):,} events; files: " + ", ".join(str(p) for p in paths.values()))
+    rep.info(
+        f"  {len(shop.items):,} items over {(shop.end - shop.start).days} days, "
+        f"{len(shop.events):,} events; files: " + ", ".join(str(p) for p in paths.values())
+    )
 
 
 @app.command()

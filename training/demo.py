@@ -15,7 +15,7 @@ import pandas as pd
 
 from recsys import columns as C
 from recsys.config import Config
-from recsys.data.synthetic import generate_shop
+from recsys.data.synthetic.shop import generate_shop
 from recsys.store.connection import connect, resolve_redis_url
 from recsys.store.publish import publish
 from training.progress import Reporter

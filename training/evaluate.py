@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from recsys.config import Config
+from recsys.data.catalogs import load_items
+from recsys.data.events import load_events
 from recsys.data.presets import resolve_ingest_config
-from recsys.data.validate import RejectReport, load_events, load_items
+from recsys.data.rejects import RejectReport
 from recsys.evaluation import EvaluationResult, evaluate, temporal_split
 from recsys.models import make_model
 from recsys.models.base import Recommender

@@ -21,9 +21,10 @@ import pandas as pd
 
 from recsys import columns as C
 from recsys.config import Config
+from recsys.data.catalogs import items_from_events, load_customers, load_items
 from recsys.data.dataset import InteractionDataset, build_dataset
+from recsys.data.events import load_events
 from recsys.data.presets import resolve_ingest_config
-from recsys.data.validate import items_from_events, load_customers, load_events, load_items
 from recsys.errors import DataError
 from recsys.evaluation import EvaluationResult, evaluate, temporal_split
 from recsys.evaluation.selection import relative_scores, select_model

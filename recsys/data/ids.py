@@ -40,7 +40,9 @@ ID_DESCRIPTION: Final = (
     "not '.' or '..' (percent-encode it in a path)"
 )
 _ID_RE: Final = re.compile(ID_PATTERN)
-_CONTROL_RE: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: The characters no id may contain (C0, DEL, C1), as a regular expression character class.
+CONTROL_CHARACTERS: Final = r"[\x00-\x1f\x7f-\x9f]"
+_CONTROL_RE: Final = re.compile(CONTROL_CHARACTERS)
 
 
 def is_valid_id(value: object) -> bool:
