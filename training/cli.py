@@ -245,5 +245,61 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------------------------
+# Customers: segments, churn, CLV and the CX report (recsys.customers; training/segments.py,
+# training/report.py). A self-contained block: registered before the entry point runs.
+# ---------------------------------------------------------------------------------------------
+
+
+@app.command()
+def segments(
+    events: Annotated[Path, typer.Option("--events", help="Events or orders file (CSV/Parquet).")],
+    out: Annotated[Path, typer.Option("--out", help="Directory for segments.parquet/.json.")],
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Summary date (default: day after the data).")
+    ] = None,
+    horizon_days: Annotated[
+        int | None, typer.Option("--horizon-days", min=1, help="CLV/expected-orders horizon.")
+    ] = None,
+    items: Annotated[Path | None, typer.Option("--items", help="Items file (categories).")] = None,
+    previous: Annotated[
+        Path | None, typer.Option("--previous", help="An earlier segments directory.")
+    ] = None,
+    preset: Preset = None,
+    config: ConfigOpt = None,
+    quiet: Quiet = False,
+) -> None:
+    """RFM segments, clusters, P(alive), churn risk and CLV for every customer."""
+    from training.segments import run_segments
+
+    cfg = load_config(config)
+    if preset:
+        cfg = cfg.with_overrides(ingest={"preset": preset})
+    if horizon_days:
+        cfg = cfg.with_overrides(customers={"horizon_days": horizon_days})
+    rep = Reporter(quiet)
+    job = run_segments(
+        events,
+        out_dir=out,
+        config=cfg,
+        as_of=as_of,
+        items_path=items,
+        previous_dir=previous,
+        reporter=rep,
+    )
+    p = job.result.params
+    bg, churn = p["bgnbd"], p["churn"]
+    rep.info(
+        f"  {p['n_customers']:,} customers as of {p['as_of']}; BG/NBD "
+        + (
+            f"r={bg['r']:.3g} alpha={bg['alpha']:.3g} a={bg['a']:.3g} b={bg['b']:.3g}"
+            if bg.get("r") is not None
+            else f"fallback ({bg.get('error')})"
+        )
+        + f"; churn model: {churn['chosen']}"
+    )
+    typer.echo(str(out))
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -58,9 +58,10 @@ def fit_mle(
     def objective(u: np.ndarray) -> float:
         with np.errstate(all="ignore"):
             ll = loglik(u)
-        if not np.isfinite(ll):
+            penalty = l2 * float(np.sum(np.exp(2 * u))) if l2 else 0.0
+        if not (np.isfinite(ll) and np.isfinite(penalty)):
             return 1e100
-        return -ll / n + l2 * float(np.sum(np.exp(2 * u)))
+        return -ll / n + penalty
 
     best = None
     for u0 in starts:

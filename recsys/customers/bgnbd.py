@@ -160,6 +160,15 @@ class BetaGeoModel:
         ok = np.isfinite(out) & (out >= 0) & (out <= bound + 1e-9)
         return np.where(ok, out, bound)
 
+    def p_no_order(self, t: Any, frequency: Any, t_x: Any, T: Any) -> np.ndarray:
+        """P(no purchase in (T, T + t] | x, t_x, T) = 1 - P(alive) (1 - ((alpha+T) /
+        (alpha+T+t))^(r+x)): dead customers never buy; an alive one's next purchase comes at
+        her posterior rate Gamma(r + x, alpha + T) (dropout only follows a purchase)."""
+        r, alpha, _, _ = self._p()
+        x, tx, TT = _arrays(frequency, t_x, T)
+        none_if_alive = np.exp((r + x) * (np.log(alpha + TT) - np.log(alpha + TT + t)))
+        return 1.0 - self.p_alive(x, tx, TT) * (1.0 - none_if_alive)
+
     def expected_orders_new(self, t: Any) -> np.ndarray:
         """E[X(t)]: expected repeat purchases of a new customer in her first t units."""
         r, alpha, a, b = self._p()

@@ -81,7 +81,8 @@ class CustomersConfig(BaseModel):
     l2_penalty: float = Field(default=0.0, ge=0)
     # Churn risk bands on churn_risk in [0, 1]: < low_cut low, < high_cut medium, else high.
     churn_band_cuts: tuple[float, float] = (0.3, 0.7)
-    churn_model: Literal["auto", "bgnbd", "supervised"] = "auto"
+    # Which score feeds churn_risk: "auto" picks the best holdout AUC (see churn.compare).
+    churn_model: Literal["auto", "bgnbd", "bgnbd_window", "supervised"] = "auto"
     # |corr(frequency, monetary)| above this: the Gamma-Gamma independence check fails.
     independence_max_corr: float = Field(default=0.3, ge=0, le=1)
     rfm_segments: tuple[RfmSegmentRule, ...] = RFM_SEGMENTS
