@@ -301,5 +301,58 @@ def segments(
     typer.echo(str(out))
 
 
+@app.command()
+def report(
+    bundle: Annotated[
+        Path, typer.Option("--bundle", help="Directory with segments.parquet/.json.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("report.html"),
+    surveys: Annotated[
+        Path | None, typer.Option("--surveys", help="customer_id, timestamp, metric, score.")
+    ] = None,
+    tickets: Annotated[
+        Path | None,
+        typer.Option(
+            "--tickets",
+            help="ticket_id, customer_id, opened_at, first_response_at, resolved_at, contacts.",
+        ),
+    ] = None,
+    quiet: Quiet = False,
+) -> None:
+    """A self-contained HTML report: cohorts, CLV, RFM, clusters, churn, NPS/CSAT/CES, tickets."""
+    from training.report import run_report
+
+    rep = Reporter(quiet)
+    with rep.step(f"Writing {out}"):
+        result = run_report(bundle, out, surveys=surveys, tickets=tickets)
+    rep.info(f"  {result.figures} figures, {len(result.sections)} sections")
+    typer.echo(str(out))
+
+
+@app.command("generate-cx")
+def generate_cx_files(
+    shop: Annotated[Path, typer.Option("--shop", help="A generated shop directory.")],
+    surveys: int = 6000,
+    tickets: int = 2000,
+    seed: int = 0,
+) -> None:
+    """Write planted surveys.csv and tickets.csv for the customers of a generated shop."""
+    from recsys.customers.synthetic import generate_cx
+    from recsys.data.io import read_table
+
+    customers = read_table(shop / "customers.csv", columns=["customer_id"])["customer_id"]
+    events = read_table(shop / "events.parquet", columns=["timestamp"])["timestamp"]
+    data = generate_cx(
+        customers.to_numpy(),
+        events.min(),
+        events.max(),
+        surveys=surveys,
+        tickets=tickets,
+        seed=seed,
+    )
+    paths = data.write(shop)
+    typer.echo(", ".join(str(p) for p in paths.values()))
+
+
 if __name__ == "__main__":
     sys.exit(main())
