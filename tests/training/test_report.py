@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import re
+import shutil
+import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -131,3 +135,57 @@ def test_report_errors(tmp_path: Path, capsys) -> None:
     code = main(["report", "--quiet", "--bundle", str(tmp_path), "--out", str(tmp_path / "r")])
     err = capsys.readouterr().err
     assert code == 2 and "segments.parquet" in err and err.count("\n") == 1
+
+
+# Counts the images the browser decoded (complete, with a real size) once the page has loaded.
+_PROBE = """<script>window.addEventListener("load", () => {
+  const im = [...document.images];
+  const ok = im.filter((i) => i.complete && i.naturalWidth > 100 && i.naturalHeight > 100);
+  document.body.setAttribute("data-images", ok.length + "/" + im.length);
+});</script>"""
+
+
+def _chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if path := shutil.which(name):
+            return path
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(
+            ["apt-get", "install", "-y", "--no-install-recommends", "chromium"],
+            capture_output=True,
+            timeout=900,
+            check=False,
+        )
+        if path := shutil.which("chromium"):
+            return path
+    pytest.skip("no chromium, and it could not be installed (apt-get install chromium)")
+
+
+@pytest.mark.slow
+def test_figures_render_in_headless_chromium(bundle: Path, tmp_path: Path) -> None:
+    from training.report import run_report
+
+    out = tmp_path / "report.html"
+    rep = run_report(
+        bundle / "now", out, surveys=bundle / "surveys.csv", tickets=bundle / "tickets.csv"
+    )
+    probe = tmp_path / "probe.html"
+    probe.write_text(out.read_text().replace("</body>", _PROBE + "</body>"))
+    res = subprocess.run(
+        [
+            _chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            probe.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    found = re.search(r'data-images="(\d+)/(\d+)"', res.stdout)
+    assert found, res.stderr[-2000:]
+    assert int(found.group(1)) == int(found.group(2)) == rep.figures >= 9
