@@ -103,3 +103,23 @@ def test_against_lifetimes() -> None:
     theirs = lifetimes.GammaGammaFitter().fit(d["frequency"][rep], m[rep])
     for k in PARAMS:
         assert ours.params_[k] == pytest.approx(float(theirs.params_[k]), rel=0.01)
+
+
+@pytest.mark.parametrize("kind", ["bgnbd", "gamma_gamma"])
+def test_estimator_contract(kind: str) -> None:
+    """Nothing learned in __init__, fit returns self, refit is idempotent, JSON-safe record."""
+    import json
+
+    d = simulate_bgnbd(3000, 40.0, **BG, seed=9)
+    m = simulate_gamma_gamma(d["frequency"].to_numpy(), **TRUE, seed=10)
+    if kind == "bgnbd":
+        model, args = BetaGeoModel(l2_penalty=0.0), (d["frequency"], d["t_x"], d["T"])
+    else:
+        model, args = GammaGammaModel(l2_penalty=0.0), (d["frequency"], m)
+    assert not any(k.endswith("_") for k in vars(model))
+    assert model.fit(*args) is model
+    first = dict(model.params_)
+    model.fit(*args)
+    assert model.params_ == first
+    record = json.loads(json.dumps(model.to_dict(), allow_nan=False))
+    assert all(record[k] == pytest.approx(v) for k, v in first.items())
