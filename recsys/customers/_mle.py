@@ -2,10 +2,12 @@
 
 Both spend and purchase models are fitted the same way: minimise the mean negative
 log-likelihood over log-parameters (so every parameter stays positive) with
-``scipy.optimize.minimize`` (L-BFGS-B, then Nelder-Mead from the best point if that did not
-converge), plus an optional L2 penalty ``l2 * sum(theta**2)`` on the natural parameters.
-Standard errors come from the inverse of a central finite-difference Hessian of the total
-(unpenalised) negative log-likelihood, mapped to natural parameters by the delta method.
+``scipy.optimize.minimize`` (L-BFGS-B with the models' analytic gradients, then Nelder-Mead
+from the best point if that did not converge), plus an optional L2 penalty
+``l2 * sum(theta**2)`` on the natural parameters. Further starting points are tried only when
+a start does not converge. Standard errors come from the inverse of the Hessian of the total
+(unpenalised) negative log-likelihood (central differences of the analytic gradient), mapped
+to natural parameters by the delta method.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 
-LogLik = Callable[[np.ndarray], float]  # log-parameters -> total log-likelihood
+# log-parameters -> (total log-likelihood, its gradient with respect to the log-parameters)
+LogLik = Callable[[np.ndarray], tuple[float, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -28,61 +31,60 @@ class MleResult:
     message: str
 
 
-def hessian(f: Callable[[np.ndarray], float], u: np.ndarray, h: float = 1e-3) -> np.ndarray:
-    """Central finite-difference Hessian of ``f`` at ``u`` (step ``h`` on every coordinate)."""
+def hessian(grad: Callable[[np.ndarray], np.ndarray], u: np.ndarray, h: float = 1e-4) -> np.ndarray:
+    """Symmetrised central-difference Hessian from a gradient function at ``u``."""
     k = len(u)
     H = np.empty((k, k))
-    f0 = f(u)
-    eye = np.eye(k) * h
     for i in range(k):
-        for j in range(i, k):
-            if i == j:
-                v = (f(u + eye[i]) - 2 * f0 + f(u - eye[i])) / h**2
-            else:
-                v = (
-                    f(u + eye[i] + eye[j])
-                    - f(u + eye[i] - eye[j])
-                    - f(u - eye[i] + eye[j])
-                    + f(u - eye[i] - eye[j])
-                ) / (4 * h**2)
-            H[i, j] = H[j, i] = v
-    return H
+        e = np.zeros(k)
+        e[i] = h
+        H[i] = (grad(u + e) - grad(u - e)) / (2 * h)
+    return (H + H.T) / 2
 
 
 def fit_mle(
     loglik: LogLik, starts: Sequence[np.ndarray], n: float, *, l2: float = 0.0
 ) -> MleResult | None:
-    """Maximise ``loglik`` (total over ``n`` customers) from each start; the best finite
-    optimum wins. ``None`` when no start gives a finite likelihood."""
+    """Maximise ``loglik`` (total over ``n`` customers) from the first start that converges
+    (else the best finite optimum of all starts). ``None`` when no start gives a finite
+    likelihood."""
 
-    def objective(u: np.ndarray) -> float:
+    def objective(u: np.ndarray) -> tuple[float, np.ndarray]:
         with np.errstate(all="ignore"):
-            ll = loglik(u)
-            penalty = l2 * float(np.sum(np.exp(2 * u))) if l2 else 0.0
-        if not (np.isfinite(ll) and np.isfinite(penalty)):
-            return 1e100
-        return -ll / n + penalty
+            ll, g = loglik(u)
+            theta2 = np.exp(2 * u)
+            penalty = l2 * float(np.sum(theta2)) if l2 else 0.0
+            pgrad = 2 * l2 * theta2
+        if not (np.isfinite(ll) and np.isfinite(penalty) and np.all(np.isfinite(g))):
+            return 1e100, np.zeros_like(u)
+        return -ll / n + penalty, -np.asarray(g) / n + pgrad
+
+    def value(u: np.ndarray) -> float:
+        return objective(u)[0]
 
     best = None
     for u0 in starts:
-        res = minimize(objective, np.asarray(u0, float), method="L-BFGS-B")
+        res = minimize(objective, np.asarray(u0, float), jac=True, method="L-BFGS-B")
         if not res.success:
             res2 = minimize(
-                objective,
+                value,
                 res.x,
                 method="Nelder-Mead",
-                options={"maxiter": 4000, "xatol": 1e-7, "fatol": 1e-10},
+                options={"maxiter": 2000, "xatol": 1e-7, "fatol": 1e-12},
             )
             if res2.fun <= res.fun:
+                res2.success = res2.success or res.success
                 res = res2
         if np.all(np.isfinite(res.x)) and res.fun < 1e99 and (best is None or res.fun < best.fun):
             best = res
+        if best is not None and best.success:
+            break
     if best is None:
         return None
     u = best.x
     theta = np.exp(u)
     with np.errstate(all="ignore"):
-        H = hessian(lambda v: -loglik(v), u)
+        H = hessian(lambda v: -loglik(v)[1], u)
     se = np.full(len(u), np.inf)
     if np.all(np.isfinite(H)):
         try:
@@ -93,4 +95,4 @@ def fit_mle(
         except np.linalg.LinAlgError:
             pass
     converged = bool(best.success) and bool(np.all(np.isfinite(theta)))
-    return MleResult(theta, se, float(loglik(u)), converged, str(best.message))
+    return MleResult(theta, se, float(loglik(u)[0]), converged, str(best.message))

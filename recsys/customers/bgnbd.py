@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import betaln, gammaln, hyp2f1
+from scipy.special import betaln, digamma, gammaln, hyp2f1
 
 from recsys.customers._mle import fit_mle
 from recsys.errors import ConfigError, ModelFitError, NotFittedError
@@ -59,6 +59,40 @@ def log_likelihood(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.nda
     xr = x[rep]
     a4[rep] = np.log(a) - np.log(b + xr - 1) - (r + xr) * np.log(alpha + t_x[rep])
     return a1 + a2 + np.logaddexp(a3, a4)
+
+
+def log_likelihood_grad(
+    params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, w: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """Weighted total log-likelihood and its gradient in (r, alpha, a, b) (natural scale).
+
+    With L = logaddexp(A3, A4) and softmax weights w3 = exp(A3 - L), w4 = exp(A4 - L):
+    d/dr = psi(r+x) - psi(r) + ln alpha - w3 ln(alpha+T) - w4 ln(alpha+t_x);
+    d/dalpha = r/alpha - (r+x) (w3/(alpha+T) + w4/(alpha+t_x));
+    d/da = psi(a+b) - psi(a+b+x) + w4/a;
+    d/db = psi(b+x) - psi(b) + psi(a+b) - psi(a+b+x) - w4/(b+x-1).
+    """
+    r, alpha, a, b = params
+    rep = x > 0
+    lat, lax = np.log(alpha + T), np.log(alpha + t_x)
+    a3 = -(r + x) * lat
+    a4 = np.full(len(x), -np.inf)
+    a4[rep] = np.log(a) - np.log(b + x[rep] - 1) - (r + x[rep]) * lax[rep]
+    top = np.logaddexp(a3, a4)
+    w3, w4 = np.exp(a3 - top), np.exp(a4 - top)
+    ll = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + betaln(a, b + x) - betaln(a, b) + top
+    inv_bx = np.zeros(len(x))
+    inv_bx[rep] = 1.0 / (b + x[rep] - 1)
+    dab = digamma(a + b) - digamma(a + b + x)
+    grads = np.stack(
+        [
+            digamma(r + x) - digamma(r) + np.log(alpha) - w3 * lat - w4 * lax,
+            r / alpha - (r + x) * (w3 / (alpha + T) + w4 / (alpha + t_x)),
+            dab + w4 / a,
+            digamma(b + x) - digamma(b) + dab - w4 * inv_bx,
+        ]
+    )
+    return float(np.dot(w, ll)), grads @ w
 
 
 def _collapse(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -102,8 +136,10 @@ class BetaGeoModel:
         check_rfm_inputs(x, tx, TT)
         cx, ct, cT, w = _collapse(x, tx, TT)
 
-        def loglik(u: np.ndarray) -> float:
-            return float(np.dot(w, log_likelihood(np.exp(u), cx, ct, cT)))
+        def loglik(u: np.ndarray) -> tuple[float, np.ndarray]:
+            theta = np.exp(u)
+            ll, g = log_likelihood_grad(theta, cx, ct, cT, w)
+            return ll, g * theta  # chain rule: d/du = theta d/dtheta
 
         mean_T = float(np.mean(TT))
         starts = [

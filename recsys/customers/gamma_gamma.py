@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.special import gammaln
+from scipy.special import digamma, gammaln
 
 from recsys.customers._mle import fit_mle
 from recsys.errors import ModelFitError, NotFittedError
@@ -35,6 +35,26 @@ def log_likelihood(params: np.ndarray, x: np.ndarray, m: np.ndarray) -> np.ndarr
         + px * np.log(x)
         - (px + q) * np.log(v + x * m)
     )
+
+
+def log_likelihood_grad(
+    params: np.ndarray, x: np.ndarray, m: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """Total log-likelihood and its gradient in (p, q, v):
+    d/dp = sum x (psi(px+q) - psi(px) + ln m + ln x - ln(v + x m));
+    d/dq = sum psi(px+q) - psi(q) + ln v - ln(v + x m); d/dv = sum q/v - (px+q)/(v + x m)."""
+    p, q, v = params
+    px = p * x
+    lvm = np.log(v + x * m)
+    dq = digamma(px + q)
+    g = np.array(
+        [
+            np.sum(x * (dq - digamma(px) + np.log(m) + np.log(x) - lvm)),
+            np.sum(dq - digamma(q) + np.log(v) - lvm),
+            np.sum(q / v - (px + q) / (v + x * m)),
+        ]
+    )
+    return float(np.sum(log_likelihood(params, x, m))), g
 
 
 def independence_check(frequency: Any, monetary: Any, max_corr: float = 0.3) -> dict[str, Any]:
@@ -74,8 +94,10 @@ class GammaGammaModel:
         if len(x) < 10:
             raise ModelFitError(f"Gamma-Gamma: {len(x)} repeat customers, need at least 10")
 
-        def loglik(u: np.ndarray) -> float:
-            return float(np.sum(log_likelihood(np.exp(u), x, m)))
+        def loglik(u: np.ndarray) -> tuple[float, np.ndarray]:
+            theta = np.exp(u)
+            ll, g = log_likelihood_grad(theta, x, m)
+            return ll, g * theta
 
         mean = float(np.mean(m))
         starts = [np.log([1.0, 2.0, mean]), np.log([5.0, 5.0, mean]), np.log([2.0, 3.0, 1.0])]

@@ -133,3 +133,25 @@ def test_against_lifetimes() -> None:
         rtol=0.01,
         atol=1e-3,
     )
+
+
+def test_analytic_gradient_matches_finite_differences() -> None:
+    from scipy.optimize import approx_fprime
+
+    from recsys.customers import gamma_gamma as gg
+    from recsys.customers.bgnbd import log_likelihood_grad
+
+    d = simulate_bgnbd(500, 30.0, **TRUE, seed=4)
+    x, tx, T = (d[c].to_numpy(float) for c in ("frequency", "t_x", "T"))
+    w = np.ones(len(x))
+    theta = np.array([0.4, 3.0, 1.2, 2.0])
+    ll, grad = log_likelihood_grad(theta, x, tx, T, w)
+    assert ll == pytest.approx(log_likelihood(theta, x, tx, T).sum())
+    num = approx_fprime(theta, lambda p: log_likelihood(p, x, tx, T).sum(), 1e-7)
+    np.testing.assert_allclose(grad, num, rtol=1e-4)
+    rep = x > 0
+    m = np.random.default_rng(0).gamma(5, 6, rep.sum())
+    pqv = np.array([3.0, 2.5, 20.0])
+    _, g2 = gg.log_likelihood_grad(pqv, x[rep], m)
+    num2 = approx_fprime(pqv, lambda p: gg.log_likelihood(p, x[rep], m).sum(), 1e-7)
+    np.testing.assert_allclose(g2, num2, rtol=1e-4)
