@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from recsys import columns as C
+from recsys.customers.config import CustomersConfig
 from recsys.errors import ConfigError
 
 
@@ -140,6 +141,7 @@ class Config(_Section):
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     matrix: MatrixConfig = Field(default_factory=MatrixConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    customers: CustomersConfig = Field(default_factory=CustomersConfig)
     # Model name -> hyperparameters, for the models a job trains and compares.
     models: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
