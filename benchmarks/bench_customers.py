@@ -4,7 +4,8 @@
    orders before the cutoff, predicted vs actual repeat orders in the holdout, in total and per
    calibration-frequency bin; the churn AUC / Brier / lift of 1 - P(alive), BG/NBD's
    P(no order in 90 days) and the gradient-boosting baseline (label: no order in 90 days).
-2. ``recsys segments`` end to end (validation included) on ~1M generated events: wall time.
+2. ``recsys segments`` end to end (validation included) on ~1M generated events, and on an
+   order-level export (no item ids) of ~1M orders from 200k customers: wall time.
 
 Run: ``python -m benchmarks.bench_customers [--events N] [--skip-real] [--data PATH]``.
 Timings on a shared machine are indicative; the figures of part 1 are deterministic.
@@ -21,6 +22,7 @@ from pathlib import Path
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from benchmarks.common import ONLINE_RETAIL, save  # noqa: E402
@@ -107,16 +109,60 @@ def generated(n_events: int) -> dict:
     return {"events": n, "customers": job.result.params["n_customers"], "seconds": seconds}
 
 
+def order_export(n_customers: int, weeks: float = 104.0, seed: int = 0) -> pd.DataFrame:
+    """An order-level export (customer_id, order_id, timestamp, amount; no item ids) drawn from
+    BG/NBD (r=0.5, alpha=4, a=0.6, b=2.5) with customers arriving over the first half."""
+    rng = np.random.default_rng(seed)
+    lam = rng.gamma(0.5, 1 / 4.0, n_customers)
+    p = rng.beta(0.6, 2.5, n_customers)
+    t = rng.uniform(0, weeks / 2, n_customers)
+    cust, times = [np.arange(n_customers)], [t.copy()]
+    active = np.arange(n_customers)
+    while active.size:
+        t[active] += rng.exponential(1.0, active.size) / lam[active]
+        active = active[t[active] < weeks]
+        cust.append(active)
+        times.append(t[active].copy())
+        active = active[rng.random(active.size) >= p[active]]
+    c, w = np.concatenate(cust), np.concatenate(times)
+    start = pd.Timestamp("2023-01-02")
+    return pd.DataFrame(
+        {
+            "customer_id": np.char.add("c", c.astype(str)),
+            "order_id": np.char.add("o", np.arange(len(c)).astype(str)),
+            "timestamp": start + pd.to_timedelta(w * 7, unit="D"),
+            "amount": np.round(rng.gamma(3.0, 15.0, len(c)), 2),
+        }
+    )
+
+
+def orders_only(n_customers: int) -> dict:
+    frame = order_export(n_customers)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "orders.parquet"
+        frame.to_parquet(path, index=False)
+        start = time.perf_counter()
+        job = run_segments(path, out_dir=Path(tmp) / "seg", config=Config())
+        seconds = time.perf_counter() - start
+    print(
+        f"recsys segments on an order-level export of {len(frame):,} orders "
+        f"({job.result.params['n_customers']:,} customers, no item ids): {seconds:.1f} s"
+    )
+    return {"orders": len(frame), "customers": job.result.params["n_customers"], "seconds": seconds}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--skip-real", action="store_true")
+    parser.add_argument("--order-customers", type=int, default=200_000)
     parser.add_argument("--data", type=Path, default=ONLINE_RETAIL, help="Online Retail II file.")
     args = parser.parse_args(argv)
     payload = {}
     if not args.skip_real:
         payload["online_retail"] = real_data(args.data)
     payload["generated"] = generated(args.events)
+    payload["orders_only"] = orders_only(args.order_customers)
     print(f"saved {save('customers', payload)}")
     return 0
 
