@@ -12,9 +12,10 @@ oldest waiting future. Concurrent requests are thereby pipelined for free (about
 per command under load).
 
 Scope: exactly the read commands the store reader sends on the request path (GET, HGET,
-HGETALL, and a non-transactional pipeline of them; nothing else can be sent) over TCP (``redis://``) or a Unix socket (``unix://``), with the user,
-password and database of the URL. :func:`supports` says whether a URL can be served this way
-(``rediss://`` cannot: the app then uses redis-py's client, which has the same methods).
+HGETALL, and a non-transactional pipeline of them; nothing else can be sent) over TCP
+(``redis://``) or a Unix socket (``unix://``), with the user, password and database of the
+URL. :func:`supports` says whether a URL can be served this way (``rediss://`` cannot: the
+app then uses redis-py's client, which has the same methods).
 
 Failures raise redis-py's exception types, so callers handle them as before: an error reply
 is ``ResponseError``; a refused or lost connection is ``ConnectionError``; a command without a

@@ -98,3 +98,49 @@ class ReadyOut(_Out):
 
     status: Literal["ready"] = "ready"
     model_version: str
+
+
+class SegmentSummaryOut(_Out):
+    """One segment: ``segment`` is a slug (``rfm:cant-lose-them``, ``cluster:3``)."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+    segment: str
+    kind: Literal["rfm", "cluster"]
+    name: str
+    customers: int
+    revenue_share: float
+    mean_clv: float
+    churn_mix: dict[str, float]
+
+
+class SegmentsOut(_Out):
+    """Every segment of the active version (RFM segments and behavioural clusters)."""
+
+    model_version: str
+    segments: list[SegmentSummaryOut]
+
+
+class CustomerProfileOut(_Out):
+    """One customer's row of ``segments.parquet``: orders, RFM, cluster, churn, CLV."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+    customer_id: str
+
+
+class CustomerSegmentOut(_Out):
+    """A customer's segment (the slug the recommendation fallback uses) and profile."""
+
+    customer_id: str
+    model_version: str
+    segment: str | None
+    profile: dict[str, Any]
+
+
+class SegmentCustomersOut(_Out):
+    """A page of a segment's customers; ``next_cursor`` is null on the last page."""
+
+    segment: str
+    model_version: str
+    sort: Literal["clv", "churn_risk"]
+    customers: list[CustomerProfileOut]
+    next_cursor: str | None

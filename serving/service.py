@@ -65,7 +65,7 @@ class Readiness:
 
 
 @dataclass(frozen=True, slots=True)
-class _Context:
+class Context:
     version: str
     snapshot: Snapshot
     live: bool  # False: answer from the in-process snapshot only
@@ -133,7 +133,7 @@ class Service:
             if version is not None:
                 await self.snapshots.get(version)
         except STORE_FAILURES as exc:
-            self._failed("startup", exc)
+            self.record_failure("startup", exc)
         if self.last_version is None:
             logger.warning("no model version loaded at start-up; /readyz answers 503 until one is")
 
@@ -148,7 +148,7 @@ class Service:
         self._pointer, self._pointer_expires = version, now + ttl
         return version
 
-    def _failed(self, operation: str, exc: BaseException) -> None:
+    def record_failure(self, operation: str, exc: BaseException) -> None:
         """Record a store failure; a connection failure pauses Redis use for a moment.
 
         Every failure is counted in metrics; the log gets at most one line per operation
@@ -166,7 +166,7 @@ class Service:
             level = logging.WARNING if connection else logging.ERROR
             logger.log(level, "%s during %s, answering from fallback: %s", what, operation, exc)
 
-    def _fallback(self, endpoint: str) -> _Context:
+    def _fallback(self, endpoint: str) -> Context:
         current = self.snapshots.current
         if current is None:
             raise ApiError(
@@ -175,28 +175,28 @@ class Service:
                 "no model version is available: Redis cannot be read and none was loaded before",
             )
         self.metrics.degraded.labels(endpoint).inc()
-        return _Context(current.version, current, live=False)
+        return Context(current.version, current, live=False)
 
-    async def _context(self, endpoint: str) -> _Context:
+    async def context(self, endpoint: str) -> Context:
         """The version this request answers from (resolved once) and its snapshot."""
         now = self.clock()
         if now >= self._down_until:
             try:
                 version = await self._active_version(now)
                 if version is not None:
-                    return _Context(version, await self.snapshots.get(version), live=True)
+                    return Context(version, await self.snapshots.get(version), live=True)
                 if self.snapshots.current is None:
                     raise ApiError(503, "no_model", "no model version is published yet")
             except STORE_FAILURES as exc:
-                self._failed(endpoint, exc)
+                self.record_failure(endpoint, exc)
         return self._fallback(endpoint)
 
-    def _answer(self, endpoint: str, ctx: _Context, source: Source, items: list[Ranked]) -> Answer:
+    def _answer(self, endpoint: str, ctx: Context, source: Source, items: list[Ranked]) -> Answer:
         self.metrics.answered(endpoint, source)
         return Answer(ctx.version, source, items, ctx.snapshot, degraded=not ctx.live)
 
     @staticmethod
-    def _check_category(ctx: _Context, category: str | None) -> None:
+    def _check_category(ctx: Context, category: str | None) -> None:
         if category is not None and category not in ctx.snapshot.view.categories:
             raise ApiError(
                 422,
@@ -222,14 +222,14 @@ class Service:
         Raises ApiError 422 for a category the version's catalog does not have.
         """
         endpoint = "recommendations"
-        ctx = await self._context(endpoint)
+        ctx = await self.context(endpoint)
         self._check_category(ctx, category)
         record: CustomerRecord | None = None
         if ctx.live:
             try:
                 record = await self.reader.customer(ctx.version, customer_id)
             except STORE_FAILURES as exc:
-                self._failed(endpoint, exc)
+                self.record_failure(endpoint, exc)
                 ctx = self._fallback(endpoint)
         rungs: list[Rung] = []
         segment = ""
@@ -269,7 +269,7 @@ class Service:
         category it does not have.
         """
         endpoint = "similar"
-        ctx = await self._context(endpoint)
+        ctx = await self.context(endpoint)
         if item_id not in ctx.snapshot.view:
             raise ApiError(
                 404,
@@ -282,7 +282,7 @@ class Service:
             try:
                 similar = await self.reader.similar(ctx.version, item_id) or []
             except STORE_FAILURES as exc:
-                self._failed(endpoint, exc)
+                self.record_failure(endpoint, exc)
                 ctx = self._fallback(endpoint)
         snap = ctx.snapshot
         rungs = [
@@ -299,7 +299,7 @@ class Service:
         The session's own items never appear; unknown ids are ignored; popular items top up.
         """
         endpoint = "session"
-        ctx = await self._context(endpoint)
+        ctx = await self.context(endpoint)
         known = [i for i in dict.fromkeys(item_ids) if i in ctx.snapshot.view]
         lists: list[list[tuple[str, float]]] = []
         if ctx.live and known:
@@ -307,7 +307,7 @@ class Service:
                 found = await self.reader.similar_many(ctx.version, known)
                 lists = [lst for lst in found if lst]
             except STORE_FAILURES as exc:
-                self._failed(endpoint, exc)
+                self.record_failure(endpoint, exc)
                 ctx = self._fallback(endpoint)
                 lists = []
         snap = ctx.snapshot
@@ -317,7 +317,7 @@ class Service:
 
     async def model(self) -> tuple[str, dict]:
         """The version answering now and its manifest."""
-        ctx = await self._context("model")
+        ctx = await self.context("model")
         return ctx.version, ctx.snapshot.data.manifest
 
     async def readiness(self) -> Readiness:
@@ -325,7 +325,7 @@ class Service:
         try:
             version = await self._active_version(self.clock(), fresh=True)
         except STORE_FAILURES as exc:
-            self._failed("readyz", exc)
+            self.record_failure("readyz", exc)
             if _is_connection_failure(exc):
                 message = f"cannot read {self.redis_url}: {exc}"
                 return Readiness(False, None, "redis_unavailable", message)
@@ -341,6 +341,6 @@ class Service:
         try:
             await self.snapshots.get(version)
         except STORE_FAILURES as exc:
-            self._failed("readyz", exc)
+            self.record_failure("readyz", exc)
             return Readiness(False, version, "model_unreadable", f"version {version}: {exc}")
         return Readiness(True, version)

@@ -29,6 +29,7 @@ BUY_AGAIN_FILE: Final = "buy_again.parquet"
 SIMILAR_ITEMS_FILE: Final = "similar_items.parquet"
 POPULAR_FILE: Final = "popular.parquet"
 SEGMENTS_FILE: Final = "segments.parquet"
+SEGMENT_MEMBERS_FILE: Final = "segment_members.parquet"
 OFFERS_FILE: Final = "offers.parquet"
 
 #: Table name -> file name. Tables not in ``REQUIRED_TABLES`` are optional.
@@ -40,6 +41,7 @@ TABLES: Final = {
     "similar_items": SIMILAR_ITEMS_FILE,
     "popular": POPULAR_FILE,
     "segments": SEGMENTS_FILE,
+    "segment_members": SEGMENT_MEMBERS_FILE,
     "offers": OFFERS_FILE,
 }
 REQUIRED_TABLES: Final = ("items", "recommendations", "similar_items", "popular")
@@ -52,7 +54,10 @@ TABLE_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "buy_again": (C.CUSTOMER_ID, C.RANK, C.ITEM_ID, C.SCORE),
     "similar_items": (C.ITEM_ID, C.RANK, C.SIMILAR_ITEM_ID, C.SCORE),
     "popular": (C.SEGMENT, C.RANK, C.ITEM_ID, C.SCORE),
+    # The segment rung's slug per customer, and any profile columns (published as JSON).
     "segments": (C.CUSTOMER_ID, C.SEGMENT),
+    # Marketing lists: every segment's customers in each sort order (rank 1 first).
+    "segment_members": (C.SEGMENT, "sort", C.RANK, C.CUSTOMER_ID),
     "offers": (C.CUSTOMER_ID,),
 }
 REQUIRED_MANIFEST_KEYS: Final = ("version", "created_at", "top_n")

@@ -261,3 +261,87 @@ class ManifestJson:
 
     def encode(self, ctx: EncodeContext) -> Encoded:
         return np.array([SINGLE], dtype=object), [orjson.dumps(ctx.bundle.manifest)]
+
+
+def _json_ready(column: pd.Series) -> list[object]:
+    """A column as JSON values: NaN/NaT -> null, timestamps -> ISO 8601, numpy -> Python."""
+    missing = column.isna().to_numpy()
+    if pd.api.types.is_datetime64_any_dtype(column.dtype):
+        values: list[object] = [v.isoformat() for v in column]
+    else:
+        values = column.astype(object).tolist()
+    return [None if m else v for v, m in zip(values, missing, strict=True)]
+
+
+@dataclass(frozen=True)
+class JsonRows:
+    """A table keyed by ``owner`` -> each owner's other columns as one JSON object.
+
+    ``exclude``: columns left out (besides the owner). DataError on a missing or repeated
+    owner.
+    """
+
+    table: str
+    owner: str = C.CUSTOMER_ID
+    exclude: tuple[str, ...] = ()
+    required: bool = False
+
+    def encode(self, ctx: EncodeContext) -> Encoded | None:
+        if not self.required and not ctx.bundle.has(self.table):
+            return None
+        frame = ctx.bundle.read(self.table)
+        file = TABLES[self.table]
+        owners = frame[self.owner]
+        if owners.isna().any():
+            raise DataError(f"{file}: {int(owners.isna().sum())} rows have no {self.owner}")
+        if owners.duplicated().any():
+            dupes = owners[owners.duplicated()].astype(str).unique()[:5].tolist()
+            raise DataError(f"{file}: {self.owner}(s) listed more than once, e.g. {dupes}")
+        columns = [c for c in frame.columns if c != self.owner and c not in self.exclude]
+        if not columns:  # nothing beyond the owner (and excluded columns) to publish
+            return None
+        data = {c: _json_ready(frame[c]) for c in columns}
+        values = [
+            orjson.dumps(dict(zip(columns, row, strict=True)), option=orjson.OPT_SERIALIZE_NUMPY)
+            for row in zip(*(data[c] for c in columns), strict=True)
+        ]
+        return owners.astype(str).to_numpy(dtype=object), values
+
+
+#: Members per stored page of a list (a page request of up to this many reads 1-2 pages).
+PAGE_SIZE: Final = 1000
+
+
+def page_id(group: str, sort: str, page: int) -> str:
+    """The entity id of one page of a member list: ``{group}|{sort}|{page}``."""
+    return f"{group}|{sort}|{page}"
+
+
+@dataclass(frozen=True)
+class Pages:
+    """A ``(group, sort, rank, member)`` table -> each list cut into pages of ``PAGE_SIZE``
+    members, one JSON array of member ids per page (entity id :func:`page_id`)."""
+
+    table: str
+    group: str
+    member: str
+    sort: str = "sort"
+    required: bool = False
+
+    def encode(self, ctx: EncodeContext) -> Encoded | None:
+        if not self.required and not ctx.bundle.has(self.table):
+            return None
+        frame = ctx.bundle.read(self.table)
+        file = TABLES[self.table]
+        cols = [self.group, self.sort, C.RANK, self.member]
+        if frame[cols].isna().any().any():
+            raise DataError(f"{file}: rows with missing values in {cols}")
+        frame = frame.sort_values([self.group, self.sort, C.RANK], kind="stable")
+        ids: list[str] = []
+        values: list[bytes] = []
+        for (group, sort), members in frame.groupby([self.group, self.sort], sort=False):
+            members_list = members[self.member].astype(str).tolist()
+            for page, start in enumerate(range(0, len(members_list), PAGE_SIZE)):
+                ids.append(page_id(str(group), str(sort), page))
+                values.append(orjson.dumps(members_list[start : start + PAGE_SIZE]))
+        return np.array(ids, dtype=object), values

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Final
 
 from recsys.store.bundle import TABLES
-from recsys.store.families import FAMILIES, KINDS, Field, KeyFamily
+from recsys.store.families import FAMILIES
+from recsys.store.keyfamily import KINDS, Field, KeyFamily
 
 BEGIN: Final = (
     "<!-- BEGIN key families: generated from recsys/store/families.py by "

@@ -16,6 +16,7 @@ Layout (see ``docs/storage-format.md``)::
     {ns}:v:{version}:popular       HASH    segment -> ranked list
     {ns}:v:{version}:c:{customer}  HASH    field -> value (``rec``, ``again``, ``seg``, ``all``)
     {ns}:v:{version}:i:{item}      HASH    field -> ranked list (``sim``)
+    {ns}:v:{version}:sp:{page}     STRING  a page of a segment's member list (JSON ids)
 
 No key carries a hash tag and no code path sends a multi-key command, so every key may live in
 any Redis Cluster slot. Namespaces and versions are restricted to a safe alphabet (no braces,
@@ -37,6 +38,8 @@ FIELD_BUY_AGAIN: Final = b"again"
 #: The ``include_purchased=true`` answer (the model's all-purchases ranking), as evaluated.
 FIELD_ALL_PURCHASES: Final = b"all"
 FIELD_SEGMENT: Final = b"seg"
+#: The customer's profile (RFM, cluster, churn, CLV) as a JSON object.
+FIELD_PROFILE: Final = b"profile"
 # Per-item HASH fields.
 FIELD_SIMILAR: Final = b"sim"
 # Segment name of the global popular list (a field of the ``popular`` HASH).
@@ -125,6 +128,16 @@ def customer_prefix(namespace: str, version: str) -> bytes:
 def item_prefix(namespace: str, version: str) -> bytes:
     """Prefix of the per-item keys; the key is this prefix + UTF-8 item id."""
     return version_prefix(namespace, version) + b"i:"
+
+
+def segment_page_prefix(namespace: str, version: str) -> bytes:
+    """Prefix of the segment member-list pages; the key is this prefix + the page id."""
+    return version_prefix(namespace, version) + b"sp:"
+
+
+def segment_page_key(namespace: str, version: str, page_id: str) -> bytes:
+    """One page of a segment's member list (page id ``{segment}|{sort}|{page}``)."""
+    return segment_page_prefix(namespace, version) + page_id.encode()
 
 
 def customer_key(namespace: str, version: str, customer_id: str) -> bytes:

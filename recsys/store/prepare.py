@@ -18,7 +18,8 @@ import pandas as pd
 from recsys.store.bundle import Bundle
 from recsys.store.codec import Catalog, ScoreDtype
 from recsys.store.encoders import EncodeContext, Encoded
-from recsys.store.families import FAMILIES, KeyFamily, RedisType
+from recsys.store.families import FAMILIES
+from recsys.store.keyfamily import KeyFamily, RedisType
 
 #: One value per key (None: the key has no such field); a SET's value is a list of members.
 Values = Sequence[Any]

@@ -34,7 +34,8 @@ from recsys.store import keys as K
 from recsys.store.bundle import Bundle
 from recsys.store.codec import CATALOG_FORMAT, FORMAT_VERSION, ScoreDtype
 from recsys.store.connection import redis_errors
-from recsys.store.families import CUSTOMER, FAMILIES, INFO, ITEM, POPULAR, KeyFamily
+from recsys.store.families import CUSTOMER, FAMILIES, INFO, ITEM, POPULAR
+from recsys.store.keyfamily import KeyFamily
 from recsys.store.lock import PublishLock
 from recsys.store.prepare import PreparedBundle, prepare_bundle
 from recsys.store.versions import active_version, drop_version, prune_versions

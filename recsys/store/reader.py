@@ -27,12 +27,24 @@ from recsys.errors import ConfigError, StoreError
 from recsys.store import keys as K
 from recsys.store.catalog_view import CatalogView, Scored
 from recsys.store.codec import Catalog
-from recsys.store.families import CUSTOMER, ITEM, Kind
+from recsys.store.encoders import PAGE_SIZE, page_id
+from recsys.store.families import CUSTOMER, ITEM, SEGMENT_PAGE
+from recsys.store.keyfamily import Kind
 
 #: Per-customer HASH fields that hold ranked lists (declared in recsys.store.families);
 #: every other field is UTF-8 text.
 RANKED_CUSTOMER_FIELDS: frozenset[bytes] = CUSTOMER.names_of_kind(Kind.RANKED_LIST)
 _SIMILAR = ITEM.fields[K.FIELD_SIMILAR.decode()].raw_name
+_PROFILE_FIELD = CUSTOMER.fields[K.FIELD_PROFILE.decode()]
+_PROFILE = _PROFILE_FIELD.raw_name
+_PAGE = SEGMENT_PAGE.value
+
+
+def _profile_of(raw: bytes) -> dict[str, Any]:
+    value = _PROFILE_FIELD.decode(raw)
+    if not isinstance(value, dict):
+        raise StoreError("corrupt customer profile: not a JSON object")
+    return value
 
 
 def _text(raw: bytes | str | None) -> str | None:
@@ -47,17 +59,25 @@ class CustomerRecord(Mapping[str, list[Scored]]):
     and any newer ones) are in :attr:`text`. Lists are decoded only when read.
     """
 
-    __slots__ = ("_lists", "_view", "text")
+    __slots__ = ("_lists", "_profile", "_view", "text")
 
     def __init__(self, raw: Mapping[bytes, bytes], view: CatalogView) -> None:
         self._view = view
         self._lists: dict[str, bytes] = {}
+        self._profile: bytes | None = None
         self.text: dict[str, str] = {}
         for name, value in raw.items():
             if name in RANKED_CUSTOMER_FIELDS:
                 self._lists[name.decode()] = value
+            elif name == _PROFILE:
+                self._profile = value
             else:  # text fields; unknown (newer) fields must not break old readers
                 self.text[name.decode(errors="replace")] = value.decode(errors="replace")
+
+    @property
+    def profile(self) -> dict[str, Any] | None:
+        """The customer's profile (RFM, cluster, churn, CLV), None when not published."""
+        return None if self._profile is None else _profile_of(self._profile)
 
     def __getitem__(self, field: str) -> list[Scored]:
         return self._view.decode(self._lists[field])
@@ -244,6 +264,42 @@ class StoreReader:
             pipe.hget(K.item_key(self.namespace, version, item_id), _SIMILAR)
         raws = await self._call("similar items", pipe.execute())
         return [None if raw is None else data.view.decode(raw) for raw in raws]
+
+    async def segment_members(
+        self, version: str, segment: str, sort: str, offset: int, limit: int
+    ) -> tuple[list[str], bool]:
+        """Customer ids ``offset .. offset + limit`` of a segment's list in ``sort`` order (one
+        round trip: the 1-2 stored pages that hold them), and whether more follow.
+
+        An unknown segment or sort, or an offset past the end, gives ``([], False)``.
+        """
+        first, last = offset // PAGE_SIZE, (offset + limit) // PAGE_SIZE  # last: one past
+        pipe = self.client.pipeline(transaction=False)
+        for page in range(first, last + 1):
+            pipe.get(K.segment_page_key(self.namespace, version, page_id(segment, sort, page)))
+        raws = await self._call("a segment list", pipe.execute())
+        members: list[str] = []
+        for raw in raws:
+            if raw is None:
+                break
+            page_members = _PAGE.decode(raw) if _PAGE is not None else []
+            if not isinstance(page_members, list):
+                raise StoreError(f"corrupt segment list page of {segment!r}: not a JSON array")
+            members.extend(str(m) for m in page_members)
+        start = offset - first * PAGE_SIZE
+        chunk = members[start : start + limit]
+        more = len(members) > start + limit
+        return chunk, more
+
+    async def profiles(
+        self, version: str, customer_ids: Sequence[str]
+    ) -> list[dict[str, Any] | None]:
+        """The profiles of several customers (one pipeline of HGETs); None where absent."""
+        pipe = self.client.pipeline(transaction=False)
+        for customer_id in customer_ids:
+            pipe.hget(K.customer_key(self.namespace, version, customer_id), _PROFILE)
+        raws = await self._call("customer profiles", pipe.execute())
+        return [None if raw is None else _profile_of(raw) for raw in raws]
 
     async def popular(self, version: str, segment: str = K.GLOBAL_SEGMENT) -> list[Scored] | None:
         """A segment's popular items; None for a segment without a list."""

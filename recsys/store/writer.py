@@ -16,7 +16,7 @@ import redis
 
 from recsys.errors import StoreError
 from recsys.store.connection import redis_errors
-from recsys.store.families import KeyFamily, RedisType
+from recsys.store.keyfamily import KeyFamily, RedisType
 from recsys.store.prepare import EncodedFamily, Values
 from recsys.store.raw_writer import RawHashWriter, Unsupported
 

@@ -27,6 +27,7 @@ import redis
 from fastapi.testclient import TestClient
 
 from recsys import columns as C
+from recsys.customers.artifacts import segment_manifest, segment_tables
 from recsys.store import write_bundle_tables
 from recsys.store.publish import publish
 from serving.app import create_app
@@ -60,6 +61,41 @@ def _ranked(
     return pd.DataFrame(rows, columns=[owner_col, C.RANK, item_col, C.SCORE])
 
 
+#: Customer profiles (the columns of recsys.customers.segments.SEGMENT_COLUMNS).
+PROFILES = pd.DataFrame(
+    {
+        C.CUSTOMER_ID: ["c1", "c2", "c3"],
+        "orders": [5, 1, 2],
+        "frequency": [4, 0, 1],
+        "recency_days": [3.0, 200.0, 40.0],
+        "T_days": [300.0, 210.0, 100.0],
+        "monetary_mean": [30.0, 12.5, 20.0],
+        "monetary_total": [150.0, 12.5, 40.0],
+        "rfm_r": [5, 1, 3],
+        "rfm_f": [5, 1, 2],
+        "rfm_m": [5, 1, 3],
+        "rfm_segment": ["Champions", "Lost", "Champions"],
+        "cluster": [0, 1, 1],
+        "cluster_name": ["frequent high-spend", "lapsed one-off", "lapsed one-off"],
+        "p_alive": [0.99, 0.2, 0.8],
+        "churn_risk": [0.05, 0.9, 0.4],
+        "churn_band": ["low", "high", "medium"],
+        "expected_orders": [4.2, 0.1, 1.0],
+        "expected_next_order": pd.to_datetime(["2024-01-20", "2025-06-01", "2024-03-01"]),
+        "predicted_clv": [180.0, 1.5, 30.0],
+        "historic_clv": [150.0, 12.5, 40.0],
+    }
+)
+
+
+def _segments() -> dict[str, pd.DataFrame]:
+    """Profiles and member lists as recsys train writes them; the segment rung's slugs stay
+    s_home / s_office (the popular lists below)."""
+    tables = segment_tables(PROFILES)
+    tables["segments"][C.SEGMENT] = ["s_home", "s_office", "s_office"]
+    return tables
+
+
 def shop_tables(version: str = "v1") -> dict[str, pd.DataFrame]:
     """The bundle tables of the tiny shop for ``v1`` or ``v2``."""
     items = pd.DataFrame(ITEMS, columns=[C.ITEM_ID, C.NAME, C.CATEGORY, C.PRICE, C.IN_STOCK])
@@ -79,9 +115,8 @@ def shop_tables(version: str = "v1") -> dict[str, pd.DataFrame]:
         "items": items,
         "recommendations": _ranked(C.CUSTOMER_ID, C.ITEM_ID, recs),
         "buy_again": _ranked(C.CUSTOMER_ID, C.ITEM_ID, {"c1": [("i01", 3.0), ("i02", 2.0)]}),
-        "segments": pd.DataFrame(
-            {C.CUSTOMER_ID: ["c1", "c2", "c3"], C.SEGMENT: ["s_home", "s_office", "s_office"]}
-        ),
+        "segments": _segments()["segments"],
+        "segment_members": _segments()["segment_members"],
         "similar_items": _ranked(
             C.ITEM_ID,
             C.SIMILAR_ITEM_ID,
@@ -116,7 +151,12 @@ def publish_shop(tmp_path: Path, redis_client: redis.Redis, namespace: str) -> P
     """``publish_shop("v1")`` writes the tiny shop's bundle and publishes it; returns the id."""
 
     def _publish(version: str) -> str:
-        manifest = {"version": version, "created_at": "2024-01-01T00:00:00Z", "top_n": 10}
+        manifest = {
+            "version": version,
+            "created_at": "2024-01-01T00:00:00Z",
+            "top_n": 10,
+            "segments": segment_manifest(PROFILES),
+        }
         path = write_bundle_tables(tmp_path / version, manifest, **shop_tables(version))
         publish(path, redis_client, namespace=namespace, score_dtype="float32")
         return version

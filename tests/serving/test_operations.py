@@ -22,9 +22,19 @@ def test_model_returns_version_and_manifest(api: TestClient) -> None:
     r = api.get("/v1/model")
     assert r.status_code == 200
     assert r.headers["x-model-version"] == "v1"
-    assert r.json() == {
-        "model_version": "v1",
-        "manifest": {"version": "v1", "created_at": "2024-01-01T00:00:00Z", "top_n": 10},
+    body = r.json()
+    assert body["model_version"] == "v1"
+    manifest = body["manifest"]
+    assert (manifest["version"], manifest["created_at"], manifest["top_n"]) == (
+        "v1",
+        "2024-01-01T00:00:00Z",
+        10,
+    )
+    assert {s["segment"] for s in manifest["segments"]["summary"]} == {
+        "rfm:champions",
+        "rfm:lost",
+        "cluster:0",
+        "cluster:1",
     }
 
 

@@ -14,19 +14,9 @@ from recsys.store import keys as K
 from recsys.store.bundle import TABLES
 from recsys.store.codec import Catalog, RankedList
 from recsys.store.encoders import EncodeContext, Encoded
-from recsys.store.families import (
-    BY_NAME,
-    CUSTOMER,
-    FAMILIES,
-    ITEM,
-    POPULAR,
-    Field,
-    KeyFamily,
-    Kind,
-    RedisType,
-    family,
-)
+from recsys.store.families import BY_NAME, CUSTOMER, FAMILIES, ITEM, POPULAR, family
 from recsys.store.format_doc import render
+from recsys.store.keyfamily import Field, KeyFamily, Kind, RedisType
 from recsys.store.publish import publish
 from recsys.store.versions import list_versions
 from tests.recsys.store.test_bundle import small_bundle, small_tables
@@ -41,6 +31,7 @@ def test_every_family_has_one_layout_and_keys_under_its_scope():
         "protected",
         "customer",
         "item",
+        "segment_page",
         "popular",
         "catalog",
         "manifest",
@@ -60,12 +51,14 @@ def test_every_family_has_one_layout_and_keys_under_its_scope():
         # Per-version keys live under the version prefix: deletion and pruning find them.
         assert key.startswith(K.version_prefix("ns", "v1")) == fam.per_version, fam.name
         layout = fam.layout.replace("{ns}", "ns").replace("{v}", "v1")
-        assert key.decode() == layout.replace("{customer}", "x").replace("{item}", "x")
+        for entity in ("{customer}", "{item}", "{page}"):
+            layout = layout.replace(entity, "x")
+        assert key.decode() == layout
 
 
 def test_declarations_a_reader_needs():
     assert CUSTOMER.type is RedisType.HASH and CUSTOMER.fields["rec"].kind == "ranked_list"
-    assert [f.name for f in CUSTOMER.fields.values()] == ["rec", "again", "seg", "all"]
+    assert [f.name for f in CUSTOMER.fields.values()] == ["rec", "again", "seg", "profile", "all"]
     assert [CUSTOMER.fields[n].optional for n in ("rec", "again", "seg", "all")] == [
         False,
         True,

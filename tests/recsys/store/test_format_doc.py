@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recsys.store.families import FAMILIES, KINDS
+from recsys.store.families import FAMILIES
 from recsys.store.format_doc import current_block, main, render
+from recsys.store.keyfamily import KINDS
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "storage-format.md"
 

@@ -8,7 +8,8 @@ import pytest
 
 from recsys.errors import StoreError
 from recsys.store import keys as K
-from recsys.store.families import CUSTOMER, PENDING, Field, KeyFamily, Kind, RedisType
+from recsys.store.families import CUSTOMER, PENDING
+from recsys.store.keyfamily import Field, KeyFamily, Kind, RedisType
 from recsys.store.raw_writer import RawHashWriter
 from recsys.store.writer import PipelineWriter, make_writer
 
