@@ -271,7 +271,7 @@ def uplift_fit(
     features: Annotated[
         str | None, typer.Option("--features", help="Comma-separated feature columns.")
     ] = None,
-    learner: Annotated[str, typer.Option("--learner", help="s, t or dr.")] = "s",
+    learner: Annotated[str, typer.Option("--learner", help="dr, t or s.")] = "dr",
     quiet: Quiet = False,
 ) -> None:
     """Fit an uplift model, judge it on held-out rows, save it (JSON + npz)."""

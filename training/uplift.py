@@ -103,7 +103,7 @@ def fit_uplift(
     out: str | Path,
     id_col: str | None = None,
     features: list[str] | None = None,
-    learner: str = "s",
+    learner: str = "dr",
     holdout: float = 0.3,
     seed: int = 0,
 ) -> dict[str, Any]:

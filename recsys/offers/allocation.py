@@ -269,7 +269,7 @@ def allocate(
     channels: Mapping[str, Sequence[str]] | None = None,
     channel_caps: pd.DataFrame | Mapping[str, int] | None = None,
     method: str = "auto",
-    exact_max_pairs: int = 20_000,
+    exact_max_pairs: int = 5_000,
     milp_max_pairs: int = 5_000_000,
     mip_rel_gap: float = 1e-5,
     time_limit: float = 120.0,
