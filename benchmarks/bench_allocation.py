@@ -8,7 +8,8 @@ incremental profit (uplift x margin x basket - P(redeem) x discount), so many pa
 negative and never chosen.
 
 Reported: seconds, objective, the LP bound and the gap for :func:`recsys.offers.allocation.allocate`
-(``auto``: LP by column generation, MILP on the fractional core) and for the greedy fallback.
+(``auto``: LP by column generation, MILP on the fractional core) and for the greedy fallback
+(pairs by value net of budget prices from a 10% sample LP).
 Targets: the MILP in under a minute on 2 cores, within 0.1% of the LP bound.
 
 Run: ``python -m benchmarks.bench_allocation [--customers N] [--offers M]``.
