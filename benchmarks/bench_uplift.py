@@ -92,6 +92,7 @@ def run(data: Path, budget: float, outcome: str = "visit") -> dict:
                 "evidence": model.heterogeneity_[arm]["evidence"],
             }
         details[learner] = per_arm
+        details[f"{learner}_policy_check"] = model.policy_check_
         details[f"{learner}_mailed"] = policy["arm"].value_counts().to_dict()
     print(f"Hillstrom, outcome {outcome!r}: fit on {len(fit):,} rows, judged on {len(judge):,}")
     print(
@@ -101,6 +102,12 @@ def run(data: Path, budget: float, outcome: str = "visit") -> dict:
         se = "" if np.isnan(r["se"]) else f" +- {r['se']:.4f}"
         print(f"  {name:<40} {r['value']:.4f} {outcome}s/customer{se}")
     for learner in ("s", "t", "dr"):
+        check = details[f"{learner}_policy_check"]
+        print(
+            f"  {learner.upper()}-learner out-of-fold gain over the random best-arm half "
+            f"{check['gain']:+.4f} (z {check['z']:.1f})"
+            + (": falls back to the best average arm" if check["fallback"] else "")
+        )
         for arm, d in details[learner].items():
             print(
                 f"  {learner.upper()}-learner {arm:<14} Qini {d['qini']:+.4f}  "

@@ -151,6 +151,7 @@ def fit_uplift(
         "holdout": evaluation,
         "average_effects": model.ate_,
         "heterogeneity": model.heterogeneity_,
+        "policy_check": model.policy_check_,
     }
     (out_dir / "report.json").write_text(json.dumps(report, indent=2, default=float))
     return report

@@ -24,7 +24,9 @@ with the best-linear-predictor test of Chernozhukov, Demirer, Duflo & Fernandez-
 "Generic machine learning inference on heterogeneous treatment effects"): regress the
 out-of-fold pseudo-outcome on ``tau_oof - mean`` among the rows of that arm and control;
 a slope ``z >= min_z`` is evidence. An arm without evidence predicts its average effect (AIPW)
-for everyone, so with no evidence at all the policy is "the best average arm".
+for everyone, so with no evidence at all the policy is "the best average arm". A second check
+works on the policy itself: if, out of fold, targeting does not beat the best average arm given
+to a random half (AIPW value, paired), every arm falls back to its average effect.
 
 Persistence: ``model.json`` (everything but the coefficients) + ``coefficients.npz``; both load
 with ``allow_pickle=False``. Linear models were chosen because their fitted state is a few
@@ -47,6 +49,7 @@ from recsys.offers.features import FeatureSpec
 
 FORMAT = "recsys-uplift/1"
 LEARNERS = ("s", "t", "dr")
+CHECK_BUDGET = 0.5  # share treated in the policy-level fallback check
 INTERACTION_SCALE = 0.3  # S-learner: arm x feature columns scaled down = stronger L2 on them
 
 
@@ -230,7 +233,44 @@ class UpliftModel:
         self.control_ = control_s
         self.propensity_ = {g: float(s) for g, s in zip(groups, share, strict=True)}
         self.n_rows_ = len(y)
+        self.policy_check_ = self._policy_check(mu_oof, codes, y, share)
         return self
+
+    def _policy_check(
+        self, mu_oof: np.ndarray, codes: np.ndarray, y: np.ndarray, share: np.ndarray
+    ) -> dict[str, float | bool]:
+        """Out-of-fold value of the targeting policy minus "the best average arm for a random
+        share", both at ``CHECK_BUDGET``, from AIPW scores (Dudik, Langford & Li 2011). A gain
+        that is not positive (z < 0) switches the model to the best average arm."""
+        gamma = mu_oof.copy()
+        for g in range(gamma.shape[1]):
+            hit = codes == g
+            gamma[hit, g] += (y[hit] - mu_oof[hit, g]) / share[g]
+        tau = self.oof_uplift_.copy()
+        for t, name in enumerate(self.arms_):
+            if not self.heterogeneity_[name]["evidence"]:
+                tau[:, t] = self.ate_[name]["effect"]
+        plan = (
+            _policy_from_scores(
+                tau,
+                [str(g) for g in range(1, gamma.shape[1])],
+                "0",
+                CHECK_BUDGET,
+                self.random_state,
+                value=tau,
+            )["arm"]
+            .astype(int)
+            .to_numpy()
+        )
+        best = 1 + int(np.argmax([self.ate_[a]["effect"] for a in self.arms_]))
+        rows = np.arange(len(y))
+        diff = gamma[rows, plan] - (
+            CHECK_BUDGET * gamma[:, best] + (1 - CHECK_BUDGET) * gamma[:, 0]
+        )
+        se = float(diff.std(ddof=1) / np.sqrt(len(diff)))
+        gain = float(diff.mean())
+        z = gain / se if se > 0 else 0.0
+        return {"budget": CHECK_BUDGET, "gain": gain, "se": se, "z": z, "fallback": bool(z < 0)}
 
     def _fit_outcomes(
         self, Z: np.ndarray, codes: np.ndarray, y: np.ndarray, n_groups: int
@@ -279,8 +319,8 @@ class UpliftModel:
     def predict_uplift(self, X: pd.DataFrame, *, shrink: bool = True) -> np.ndarray:
         """Uplift per treatment arm vs control, shape (n, n_arms), in outcome units.
 
-        With ``shrink`` (default), arms without heterogeneity evidence predict their average
-        effect for every row.
+        With ``shrink`` (default), arms without heterogeneity evidence (or every arm, when the
+        policy check failed) predict their average effect for every row.
         """
         self._check_fitted()
         if self.learner != "dr":
@@ -293,7 +333,7 @@ class UpliftModel:
             )
         if shrink:
             for t, a in enumerate(self.arms_):
-                if not self.heterogeneity_[a]["evidence"]:
+                if self.policy_check_["fallback"] or not self.heterogeneity_[a]["evidence"]:
                     tau[:, t] = self.ate_[a]["effect"]
         return tau
 
@@ -346,6 +386,7 @@ class UpliftModel:
             "propensity": self.propensity_,
             "ate": self.ate_,
             "heterogeneity": self.heterogeneity_,
+            "policy_check": self.policy_check_,
             "n_rows": self.n_rows_,
             "models": keys,
             "intercepts": [self.intercept_[k] for k in keys],
@@ -375,6 +416,7 @@ class UpliftModel:
         model.propensity_ = meta["propensity"]
         model.ate_ = meta["ate"]
         model.heterogeneity_ = meta["heterogeneity"]
+        model.policy_check_ = meta["policy_check"]
         model.n_rows_ = meta["n_rows"]
         model.coef_ = {k: arrays[f"c{i}"] for i, k in enumerate(meta["models"])}
         model.intercept_ = dict(zip(meta["models"], meta["intercepts"], strict=True))

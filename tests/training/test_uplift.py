@@ -46,6 +46,7 @@ def test_fit_then_assign_targets_the_responsive_half(tmp_path, capsys):
     assert report["rows"] == {"read": 3000, "accepted": 2997, "rejected": 3}
     held = report["holdout"]
     assert held["uplift_policy"]["value"] > held["random_best_arm_policy"]
+    assert report["policy_check"]["fallback"] is False
 
     customers = _history(1000, seed=1).drop(columns=["arm", "bought"])
     out = tmp_path / "assign.parquet"

@@ -45,6 +45,7 @@ def test_planted_effect_is_recovered(learner):
     )
     assert model.arms_ == ["A", "B"]
     assert model.heterogeneity_["A"]["evidence"]
+    assert not model.policy_check_["fallback"] and model.policy_check_["z"] > 3
     tau = model.predict_uplift(test[FEATURES])
     young = test["young"].to_numpy() == 1
     assert tau[young, 0].mean() == pytest.approx(0.30, abs=0.06)
