@@ -96,3 +96,13 @@ def test_errors_are_clear():
         UpliftModel().fit(frame[FEATURES], frame["arm"], frame["y"], control="none")
     with pytest.raises(DataError, match="'nope' not found"):
         UpliftModel().fit(frame, frame["arm"], frame["y"], control="ctrl", features=["nope"])
+
+
+def test_fit_returns_self_and_refit_is_idempotent():
+    frame, _ = _experiment(2000, 6)
+    model = UpliftModel(n_folds=3)
+    assert model.fit(frame[FEATURES], frame["arm"], frame["y"], control="ctrl") is model
+    first = model.predict_uplift(frame)
+    model.fit(frame[FEATURES], frame["arm"], frame["y"], control="ctrl")
+    np.testing.assert_array_equal(model.predict_uplift(frame), first)
+    assert not hasattr(UpliftModel(), "arms_")  # nothing learned in __init__
