@@ -245,10 +245,6 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 # --------------------------------------------------------------------------------------------
 # recsys uplift fit|assign (a self-contained sub-app; the jobs live in training/uplift.py)
 # --------------------------------------------------------------------------------------------
@@ -321,3 +317,7 @@ def uplift_assign(
         f"  {len(result):,} customers, {int((result['expected_uplift'] > 0).sum()):,} treated; "
         f"written to {out}"
     )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
