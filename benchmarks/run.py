@@ -12,7 +12,15 @@ import sys
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-BENCHES = ("training", "publish", "serving", "customers")
+BENCHES = (
+    "training",
+    "publish",
+    "request_path",
+    "serving",
+    "customers",
+    "uplift",
+    "allocation",
+)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -374,5 +374,79 @@ def generate_cx_files(
     typer.echo(", ".join(str(p) for p in paths.values()))
 
 
+# --------------------------------------------------------------------------------------------
+# recsys uplift fit|assign (a self-contained sub-app; the jobs live in training/uplift.py)
+# --------------------------------------------------------------------------------------------
+
+uplift_app = typer.Typer(
+    help="Uplift: learn who responds to which treatment from a randomised campaign history.",
+    no_args_is_help=True,
+)
+app.add_typer(uplift_app, name="uplift")
+
+
+@uplift_app.command("fit")
+def uplift_fit(
+    history: Annotated[Path, typer.Option("--history", help="Campaign history (CSV/Parquet).")],
+    treatment_col: Annotated[str, typer.Option("--treatment-col", help="Arm column.")],
+    control: Annotated[str, typer.Option("--control", help="Value of the untreated arm.")],
+    outcome_col: Annotated[str, typer.Option("--outcome", help="Outcome column (number).")],
+    out: Annotated[Path, typer.Option("--out", help="Directory for the model and report.")],
+    id_col: Annotated[str | None, typer.Option("--id-col", help="Customer id column.")] = None,
+    features: Annotated[
+        str | None, typer.Option("--features", help="Comma-separated feature columns.")
+    ] = None,
+    learner: Annotated[str, typer.Option("--learner", help="dr, t or s.")] = "dr",
+    quiet: Quiet = False,
+) -> None:
+    """Fit an uplift model, judge it on held-out rows, save it (JSON + npz)."""
+    from training.uplift import fit_uplift
+
+    rep = Reporter(quiet)
+    with rep.step(f"Fitting uplift ({learner}-learner) on {history}"):
+        report = fit_uplift(
+            history,
+            treatment_col=treatment_col,
+            control=control,
+            outcome_col=outcome_col,
+            out=out,
+            id_col=id_col,
+            features=_csv_list(features),
+            learner=learner,
+        )
+    rows, held = report["rows"], report["holdout"]
+    rep.info(
+        f"  {rows['read']:,} rows, {rows['accepted']:,} accepted, {rows['rejected']:,} rejected"
+    )
+    rep.info(
+        f"  holdout ({held['rows']:,} rows) at a {held['budget']:.0%} budget, mean outcome: "
+        f"uplift policy {held['uplift_policy']['value']:.4f}, response model "
+        f"{held['response_policy']['value']:.4f}, random with {held['best_single_arm']} "
+        f"{held['random_best_arm_policy']:.4f}, no treatment {held['no_treatment']:.4f}"
+    )
+    rep.info(f"  model written to {out}")
+
+
+@uplift_app.command("assign")
+def uplift_assign(
+    model: Annotated[Path, typer.Option("--model", help="Directory of `recsys uplift fit`.")],
+    customers: Annotated[Path, typer.Option("--customers", help="Customers with the features.")],
+    out: Annotated[Path, typer.Option("--out", help="Output .csv or .parquet.")],
+    id_col: Annotated[str | None, typer.Option("--id-col", help="Customer id column.")] = None,
+    budget: Annotated[
+        float, typer.Option("--budget", help="Largest share of customers treated.", min=0, max=1)
+    ] = 1.0,
+    quiet: Quiet = False,
+) -> None:
+    """Best arm per customer (or the control value) with its expected uplift."""
+    from training.uplift import assign_uplift
+
+    result = assign_uplift(model, customers, out=out, id_col=id_col, budget=budget)
+    Reporter(quiet).info(
+        f"  {len(result):,} customers, {int((result['expected_uplift'] > 0).sum()):,} treated; "
+        f"written to {out}"
+    )
+
+
 if __name__ == "__main__":
     sys.exit(main())
