@@ -6,36 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from recsys.artifacts import ArtifactOptions
 from recsys.config import Config
 from recsys.errors import DataError
 from recsys.models import load_model
 from recsys.store.bundle import Bundle
+from tests.training.conftest import CANDIDATES, FAST_BLEND
 from training.cli import main
-from training.train import run_training
-
-CANDIDATES = ("popular", "itemknn", "repeat", "blend")
-FAST_BLEND = {
-    "blend": {
-        "components": [
-            {"model": "repeat", "weight": 1.0},
-            {"model": "itemknn", "weight": 0.5},
-        ]
-    }
-}
-
-
-@pytest.fixture(scope="module")
-def trained(shop_dir, tmp_path_factory):
-    out = tmp_path_factory.mktemp("bundles")
-    return run_training(
-        shop_dir / "events.parquet",
-        config=Config(models=FAST_BLEND),
-        out_dir=out,
-        items_path=shop_dir / "items.csv",
-        customers_path=shop_dir / "customers.csv",
-        candidates=CANDIDATES,
-        top_n=20,
-    )
+from training.train import TrainOptions, run_training
 
 
 def test_bundle_has_every_artifact_and_a_complete_manifest(trained):
@@ -64,9 +42,9 @@ def test_bundle_has_every_artifact_and_a_complete_manifest(trained):
 
 
 def test_chosen_model_is_the_best_worst_protocol_candidate(trained):
-    rel = trained.manifest["relative_scores"]
+    rel = trained.manifest.relative_scores
     worst = {name: min(scores.values()) for name, scores in rel.items()}
-    assert trained.manifest["chosen_model"] == max(worst, key=worst.get)
+    assert trained.manifest.chosen_model == max(worst, key=worst.get)
 
 
 def test_recommendations_are_top_n_and_never_already_bought(trained, small_shop):
@@ -102,7 +80,7 @@ def test_too_small_data_stops_clearly(tmp_path):
         {"customer_id": ["a", "b"], "item_id": ["x", "y"], "timestamp": ["2024-01-01"] * 2}
     ).to_csv(path, index=False)
     with pytest.raises(DataError, match="too small|fewer"):
-        run_training(path, config=Config(), out_dir=tmp_path / "out")
+        run_training(TrainOptions(events=path, out_dir=tmp_path / "out"), config=Config())
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
@@ -144,11 +122,13 @@ def test_without_an_items_file_the_holdout_catalog_is_the_training_windows(shop_
     judged on (that would leak the future); the final model still knows every item."""
     events = pd.read_parquet(shop_dir / "events.parquet")
     result = run_training(
-        shop_dir / "events.parquet",
+        TrainOptions(
+            events=shop_dir / "events.parquet",
+            out_dir=tmp_path,
+            candidates=("popular", "repeat"),
+            artifacts=ArtifactOptions(top_n=5),
+        ),
         config=Config(models=FAST_BLEND),
-        out_dir=tmp_path,
-        candidates=("popular", "repeat"),
-        top_n=5,
     )
     facts = result.evaluation.facts
     cutoff = pd.Timestamp(facts["cutoff"])
