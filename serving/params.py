@@ -31,6 +31,7 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
+from recsys import booleans
 from serving.errors import ApiError, join_messages
 from serving.schemas import CATEGORY_PATTERN, ID_PATTERN, Channel
 from serving.settings import Settings
@@ -39,8 +40,6 @@ _ID_RE = re.compile(ID_PATTERN)
 _CATEGORY_RE = re.compile(CATEGORY_PATTERN)
 _INT_RE = re.compile(r"[+-]?[0-9]+")
 _CHANNELS: tuple[str, ...] = get_args(Channel)
-_TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
-_FALSE = frozenset({"0", "false", "f", "no", "n", "off"})
 ID_DESCRIPTION = "1-128 characters of letters, digits, . _ : -"
 _SHOWN = 40  # longest bad value quoted back in a message
 
@@ -133,12 +132,10 @@ def parse_channel(raw: str, settings: Settings) -> str:
 
 def parse_bool(raw: str, settings: Settings) -> bool:
     """``true/false``, ``1/0``, ``yes/no``, ``on/off``, ``t/f``, ``y/n`` (any case)."""
-    value = raw.lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ParamError(f"{_shown(raw)} is not a boolean (true/false, 1/0, yes/no, on/off)")
+    try:
+        return booleans.parse_bool(raw)
+    except ValueError:
+        raise ParamError(f"{_shown(raw)} is not a boolean ({booleans.VOCABULARY})") from None
 
 
 @dataclass(frozen=True, slots=True)

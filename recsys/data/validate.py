@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from recsys import columns as C
+from recsys.booleans import FALSE_WORDS, TRUE_WORDS
 from recsys.config import IngestConfig, MatrixConfig
 from recsys.data.io import read_table
 from recsys.data.presets import map_columns, resolve_columns, resolve_ingest_config
@@ -229,12 +230,13 @@ def parse_numbers(values: Iterable[object]) -> tuple[np.ndarray, np.ndarray]:
     return np.append(u, np.nan)[codes], np.append(bad_u, False)[codes]
 
 
-_TRUE = frozenset({"true", "t", "yes", "y", "1", "1.0"})
-_FALSE = frozenset({"false", "f", "no", "n", "0", "0.0"})
+# The shared vocabulary, plus 1.0/0.0: a flag column with gaps is read as floats.
+_TRUE = TRUE_WORDS | {"1.0"}
+_FALSE = FALSE_WORDS | {"0.0"}
 
 
 def parse_bools(values: Iterable[object], *, default: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Parse yes/no flags (``true/false``, ``1/0``, ``yes/no``, ``y/n``, ``t/f``).
+    """Parse yes/no flags (the words of :mod:`recsys.booleans`).
 
     Returns ``(values, bad)``; empty values take ``default``; anything else is bad.
     """

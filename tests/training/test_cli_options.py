@@ -19,7 +19,7 @@ TRAIN = ["train", "--events", "e.csv", "--out", "o"]
 @pytest.mark.parametrize("word", WORDS)
 def test_every_word_reads_the_same_in_pydantic_typer_and_recsys(word, monkeypatch):
     expected = word in TRUE_WORDS
-    for shown in (word, word.upper(), f" {word} "):
+    for shown in (word, word.upper(), word.title()):
         assert parse_bool(shown) is expected
     assert TypeAdapter(bool).validate_python(word) is expected  # settings, config files
 
@@ -33,9 +33,9 @@ def test_every_word_reads_the_same_in_pydantic_typer_and_recsys(word, monkeypatc
     assert run_app(app, []) is expected
 
 
-@pytest.mark.parametrize("word", ["maybe", "", "2", "yess", "oui"])
+@pytest.mark.parametrize("word", ["maybe", "", "2", "yess", "oui", " true"])
 def test_other_words_are_refused_by_all(word):
-    with pytest.raises(ValueError, match="true/false, yes/no, on/off, 1/0"):
+    with pytest.raises(ValueError, match="true/false, 1/0, yes/no, on/off"):
         parse_bool(word)
     with pytest.raises(ValidationError):
         TypeAdapter(bool).validate_python(word)
