@@ -75,6 +75,9 @@ def run_app(app: typer.Typer, argv: Sequence[str] | None = None) -> Any:
         _fail("aborted", 130)
     except typer.Exit as exc:
         raise SystemExit(exc.exit_code) from None
+    except OSError as exc:  # the file system refused a path the user gave
+        where = f" ({exc.filename})" if exc.filename else ""
+        _fail(f"{exc.strerror or exc}{where}", 2)
     except Exception as exc:
         # click's usage errors (typer vendors click) carry a message and an exit code.
         message, code = getattr(exc, "format_message", None), getattr(exc, "exit_code", None)

@@ -24,16 +24,17 @@ from recsys.config import Config
 from recsys.data.dataset import build_dataset
 from recsys.data.presets import resolve_ingest_config
 from recsys.data.validate import items_from_events, load_customers, load_events, load_items
-from recsys.errors import DataError
+from recsys.errors import ConfigError, DataError
 from recsys.evaluation import EvaluationResult, evaluate, temporal_split
 from recsys.evaluation.selection import relative_scores, select_model
 from recsys.manifest import Manifest, RowCounts
-from recsys.models import make_model
+from recsys.models import MODELS, make_model
 from recsys.store.bundle import write_bundle_tables
 from training.progress import Reporter
 
 #: Candidates compared by default; "blend" is repeat ranker + ALS (see recsys.models.blend).
 DEFAULT_CANDIDATES = ("popular", "itemknn", "als", "ease", "repeat", "blend")
+REJECTS_FILE = "rejects.csv"
 LIBRARIES = ("recsys-engine", "implicit", "numpy", "scipy", "pandas", "scikit-learn", "pyarrow")
 
 
@@ -87,6 +88,20 @@ def library_versions() -> dict[str, str]:
     return out
 
 
+def _check_inputs(options: TrainOptions) -> None:
+    """Refuse missing inputs, a file as the output root, and unknown model names up front."""
+    for path in options.inputs:
+        if path.is_dir():
+            raise DataError(f"cannot read {path}: it is a directory, expected a file")
+        if not path.is_file():
+            raise DataError(f"cannot read {path}: no such file")
+    if options.out_dir.exists() and not options.out_dir.is_dir():
+        raise DataError(f"--out {options.out_dir} is a file; expected a directory")
+    unknown = [name for name in options.candidates if name not in MODELS]
+    if unknown:
+        raise ConfigError(f"unknown model(s) {unknown}; available: {sorted(MODELS)}")
+
+
 @dataclass(frozen=True)
 class _Run:
     """Identity of one run: when it started, what it read, its version."""
@@ -102,9 +117,7 @@ def run_training(
     """Train, evaluate, choose and write an artifact bundle; returns where it went."""
     rep = reporter or Reporter(quiet=True)
     started = datetime.now(UTC)
-    for path in options.inputs:
-        if not path.is_file():
-            raise DataError(f"cannot read {path}: no such file")
+    _check_inputs(options)
     fp = fingerprint(options.inputs, config)
     run = _Run(started, fp, f"{started:%Y%m%dT%H%M%S}Z-{fp[:8]}")
     out = options.out_dir
@@ -120,6 +133,9 @@ def run_training(
             out.rmdir()
         raise
     final = out / run.version
+    rejects = out / REJECTS_FILE
+    if rejects.is_file():
+        os.replace(rejects, tmp / REJECTS_FILE)
     os.replace(tmp, final)
     (out / "LATEST").write_text(run.version + "\n")
     return TrainResult(run.version, final, manifest, evaluation)
@@ -134,7 +150,9 @@ def _train_into(
             options.events,
             ingest,
             event_types=list(config.matrix.event_weights),
-            rejects_path=tmp / "rejects.csv",
+            # Beside the bundle, not in it: an error message may name this file, and a failed
+            # run deletes its temporary bundle. A finished run moves it into the bundle.
+            rejects_path=options.out_dir / REJECTS_FILE,
         )
     for line in loaded.report.summary_lines():
         rep.info(f"  {line}")
