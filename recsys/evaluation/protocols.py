@@ -15,7 +15,9 @@ Under both, only ``purchase`` events of the test window count (other event types
 returns, are ignored), and only pairs a model could possibly get right are kept: the customer
 must be known in training (a cold customer gets the popularity fallback in production, not a
 model's list) and the item must be in the training catalog (an item first sold in the test
-window cannot be recommended by any model fitted before it). Both drops are counted in the
+window cannot be recommended by any model fitted before it). A customer with no usable
+training history (every interaction netted out, e.g. bought then returned) counts as cold:
+no model gives them a personal list. Both drops are counted in the
 facts, per purchase event: a purchase by a cold customer counts as ``cold customer`` even when
 its item is also new. Customers whose relevant set is empty under a protocol (e.g. who only
 re-bought) are not evaluated under it and are counted as ``without relevant``.
@@ -157,7 +159,10 @@ def build_ground_truths(
     item = test[C.ITEM_ID].to_numpy()[buy].astype(str)
     cidx = dataset.customers.to_internal(cust, missing="ignore")
     iidx = dataset.items.to_internal(item, missing="ignore")
-    cold = cidx < 0
+    # A customer whose training history nets out to nothing (bought, then returned) gets no
+    # personal list and is served like an unknown one: cold, as far as models go.
+    has_history = np.diff(dataset.matrix.indptr) > 0
+    cold = (cidx < 0) | ~has_history[np.maximum(cidx, 0)]
     new_item = ~cold & (iidx < 0)
     kept = ~cold & ~new_item
 

@@ -141,6 +141,11 @@ class Recommender(ABC):
     def is_fitted(self) -> bool:
         return hasattr(self, "items_")
 
+    def history_lengths(self) -> np.ndarray:
+        """Items with a positive net weight per customer (row lengths of ``seen_``), ``int``."""
+        self._check_fitted()
+        return np.diff(self.seen_.indptr)
+
     def _check_fitted(self) -> None:
         if not self.is_fitted:
             raise NotFittedError(
@@ -191,7 +196,9 @@ class Recommender(ABC):
         ----------
         customer_ids:
             External customer ids. Unknown ids follow ``missing``: ``"skip"`` (default) leaves
-            them out of the result, ``"error"`` raises ``UnknownIdError``.
+            them out of the result, ``"error"`` raises ``UnknownIdError``. Known customers
+            with no usable history (an empty row of ``seen_``: everything they did netted
+            out to zero or less) get no rows, under every model.
         k:
             List length (>= 1). A customer gets fewer rows when fewer candidates remain.
         exclude_seen:
@@ -208,6 +215,10 @@ class Recommender(ABC):
         if missing == "ignore":
             raise ConfigError("missing='ignore' is not valid for recommend; use 'skip' or 'error'")
         cidx = self.customers_.to_internal(customer_ids, missing=missing)
+        # No usable history (every interaction netted out, e.g. bought then returned): the
+        # model has nothing personal to say, so the customer gets no list and is served like
+        # an unknown one. One rule here, for every model.
+        cidx = cidx[self.history_lengths()[cidx] > 0]
         allowed = None
         if items is not None:
             allowed = np.zeros(len(self.items_), dtype=bool)

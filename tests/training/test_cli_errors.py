@@ -96,3 +96,34 @@ def test_config_values_out_of_range_are_refused(tmp_path, capsys):
     code, _, err = _train(capsys, "--events", events, "--out", tmp_path / "o", "--config", cfg)
     assert code == 2 and "evaluation.k" in err
     _one_line(err)
+
+
+CASE = """customer_id,item_id,event_type,timestamp,quantity
+A,P1,purchase,2024-01-01 10:00:00,1
+A,P2,purchase,2024-01-02 10:00:00,1
+B,P1,purchase,2024-01-03 10:00:00,1
+B,P3,purchase,2024-01-04 10:00:00,1
+C,P2,purchase,2024-01-05 10:00:00,1
+C,P3,purchase,2024-01-06 10:00:00,1
+D,P1,purchase,2024-01-07 10:00:00,1
+D,P4,purchase,2024-01-08 10:00:00,1
+E,P4,purchase,2024-01-09 10:00:00,1
+E,P1,purchase,2024-01-10 10:00:00,1
+Z,P2,purchase,2024-01-11 10:00:00,3
+Z,P2,return,2024-01-12 10:00:00,3
+"""
+
+
+def test_empty_row_customer_case_ships_no_personal_list_for_any_model(tmp_path, capsys):
+    """``../shared/cases/empty-row-customer``: Z bought P2 and returned it."""
+    events = tmp_path / "minimal.csv"
+    events.write_text(CASE)
+    for model in ("ease", "als", "itemknn", "blend", "repeat", "popular"):
+        code = main(["train", "--quiet", "--no-eval", "--models", model,
+                     "--events", str(events), "--out", str(tmp_path / model)])  # fmt: skip
+        assert code == 0, capsys.readouterr().err
+        bundle = Path(capsys.readouterr().out.strip())
+        recs = pd.read_parquet(bundle / "recommendations.parquet")
+        assert set(recs["customer_id"]) == set("ABCDE"), model
+        again = pd.read_parquet(bundle / "buy_again.parquet")
+        assert "Z" not in set(again["customer_id"]), model

@@ -338,3 +338,23 @@ def test_real_retail_accounting_and_sanity():
     assert result.best("ndcg", NEW_ITEMS) == "trending"
     ndcg = result.metric("ndcg", NEW_ITEMS)
     assert ndcg["trending"] > 1.5 * ndcg["popular"] > 0
+
+
+def test_a_customer_whose_history_nets_out_is_judged_as_cold():
+    """Z bought and returned everything before the cutoff: no model serves Z a personal list,
+    so Z's later purchase is dropped like a cold customer's, not scored as every model's miss."""
+    train = pd.DataFrame(
+        {
+            C.CUSTOMER_ID: ["A", "A", "Z", "Z"],
+            C.ITEM_ID: ["P1", "P2", "P2", "P2"],
+            C.EVENT_TYPE: [C.PURCHASE, C.PURCHASE, C.PURCHASE, C.RETURN],
+            C.TIMESTAMP: pd.date_range("2024-01-01", periods=4, freq="D"),
+        }
+    )
+    test = pd.DataFrame(
+        {C.CUSTOMER_ID: ["A", "Z"], C.ITEM_ID: ["P2", "P1"], C.EVENT_TYPE: C.PURCHASE}
+    )
+    truths, facts = build_ground_truths(build_dataset(train), test)
+    assert facts["n_dropped_cold_customer_purchases"] == 1 and facts["n_cold_customers"] == 1
+    assert truths["all_purchases"].customer_ids.tolist() == ["A"]
+    assert truths["new_items"].n_customers == 0

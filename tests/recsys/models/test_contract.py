@@ -269,6 +269,39 @@ def test_unknown_customers_skipped_by_default_or_raise(
         model.recommend(["c1", "nobody"], k=3, missing="error")
 
 
+def returned_everything() -> InteractionDataset:
+    """``../shared/cases/empty-row-customer``: ``Z`` bought ``P2`` three times and returned all
+    three; ``Y`` only ever returned (no purchase on file). Everyone else bought two items."""
+    rows = [
+        ("A", "P1", C.PURCHASE), ("A", "P2", C.PURCHASE), ("B", "P1", C.PURCHASE),
+        ("B", "P3", C.PURCHASE), ("C", "P2", C.PURCHASE), ("C", "P3", C.PURCHASE),
+        ("D", "P1", C.PURCHASE), ("D", "P4", C.PURCHASE), ("E", "P4", C.PURCHASE),
+        ("E", "P1", C.PURCHASE), ("Z", "P2", C.PURCHASE), ("Z", "P2", C.RETURN),
+        ("Y", "P3", C.RETURN),
+    ]  # fmt: skip
+    events = pd.DataFrame(rows, columns=[C.CUSTOMER_ID, C.ITEM_ID, C.EVENT_TYPE])
+    events[C.TIMESTAMP] = pd.date_range("2024-01-01 10:00", periods=len(rows), freq="D")
+    events[C.QUANTITY] = [1] * 10 + [3, 3, 1]
+    return build_dataset(events, MatrixConfig())
+
+
+@pytest.mark.parametrize("exclude_seen", [True, False])
+def test_a_customer_with_no_usable_history_gets_no_personal_list(
+    name: str, exclude_seen: bool
+) -> None:
+    ds = returned_everything()
+    model = fast_model(name).fit(ds)
+    assert set(model.customers_.external_ids) >= {"Z", "Y"}  # known, with empty rows
+    recs = model.recommend(["A", "Z", "B", "Y"], k=3, exclude_seen=exclude_seen, missing="error")
+    assert set(recs[C.CUSTOMER_ID]) == {"A", "B"}
+    assert (recs.groupby(C.CUSTOMER_ID).size() >= 1).all()
+    assert model.history_lengths()[model.customers_.to_internal(["Z", "Y", "A"])].tolist() == [
+        0,
+        0,
+        2,
+    ]
+
+
 @pytest.mark.parametrize("k", [0, -1, "3", 2.5, True])
 def test_bad_k_is_a_config_error(model: Recommender, k: object) -> None:
     with pytest.raises(ConfigError, match="k =="):
