@@ -141,6 +141,11 @@ def run_training(
     return TrainResult(run.version, final, manifest, evaluation)
 
 
+def _skip_notes(evaluation: EvaluationResult) -> list[str]:
+    skipped = evaluation.facts.get("skipped_models", {})
+    return [f"candidate {name} skipped: {reason}" for name, reason in skipped.items()]
+
+
 def _train_into(
     tmp: Path, options: TrainOptions, config: Config, run: _Run, rep: Reporter
 ) -> tuple[Manifest, EvaluationResult | None]:
@@ -190,6 +195,11 @@ def _train_into(
     if not np.isfinite(model.fit_time_):
         raise DataError("model fit did not complete")
 
+    notes = [] if evaluation is None else _skip_notes(evaluation)
+    notes += [f"{chosen} left out a component: {why}" for why in getattr(model, "skipped_", [])]
+    for note in notes:
+        rep.info(f"  note: {note}")
+
     top_n = options.artifacts.top_n
     with rep.step(f"Scoring top-{top_n} for {dataset.n_customers:,} customers"):
         artifacts = build_artifacts(model, dataset, items_frame, options.artifacts)
@@ -220,6 +230,7 @@ def _train_into(
         if evaluation is None
         else relative_scores(evaluation.table, metric).round(4).to_dict(orient="index"),
         top_n=top_n,
+        notes=notes,
         library_versions=library_versions(),
     )
     write_bundle_tables(tmp, manifest.to_json_dict(), **artifacts.tables())

@@ -51,7 +51,7 @@ from recsys.errors import ConfigError, DataError
 from recsys.evaluation.metrics import METRICS, ranking_metrics
 from recsys.evaluation.report import TABLE_COLUMNS, EvaluationResult
 from recsys.evaluation.split import TemporalSplit
-from recsys.models.base import Recommender, check_k
+from recsys.models.base import Recommender, TooLargeError, check_k
 
 NEW_ITEMS = "new_items"
 ALL_PURCHASES = "all_purchases"
@@ -294,6 +294,10 @@ def evaluate(
     progress:
         Called with a short message before each long step.
 
+    A model that cannot fit the data (:class:`~recsys.models.base.TooLargeError`, e.g. EASE
+    over its catalog limit, or ``MemoryError``) is skipped: it has no rows in the table and
+    ``facts["skipped_models"]`` maps its name to the reason.
+
     Raises
     ------
     ConfigError
@@ -324,11 +328,17 @@ def evaluate(
         )
 
     rows: list[dict[str, Any]] = []
+    skipped: dict[str, str] = {}
     for name, model in models.items():
         clone = type(model)(**model.get_params())
         say(f"{name}: fitting on {dataset.n_customers:,} customers x {dataset.n_items:,} items")
         start = time.perf_counter()
-        clone.fit(dataset)
+        try:
+            clone.fit(dataset)
+        except (TooLargeError, MemoryError) as exc:
+            skipped[name] = str(exc) or type(exc).__name__
+            say(f"{name}: skipped ({skipped[name]})")
+            continue
         fit_time = time.perf_counter() - start
         for protocol in protocols:
             truth = truths[protocol]
@@ -339,8 +349,11 @@ def evaluate(
             scores = score_recommendations(recs, truth, k)
             rows.append({"model": name, "protocol": protocol, **scores, "fit_time_s": fit_time})
 
+    if not rows:
+        raise DataError("no candidate could be fitted: " + "; ".join(skipped.values()))
     facts: dict[str, Any] = {
         **split.summary(),
+        "skipped_models": skipped,
         "n_train_customers": dataset.n_customers,
         "n_train_items": dataset.n_items,
         "n_train_interactions": dataset.n_interactions,

@@ -223,6 +223,10 @@ class EvaluationResult:
         summary = self._summary_lines()
         if summary:
             lines += [" ".join(summary), ""]
+        for name, reason in self.facts.get("skipped_models", {}).items():
+            lines += [f"- skipped `{_escape(name)}`: {_escape(reason)}"]
+        if self.facts.get("skipped_models"):
+            lines += [""]
         for protocol in self.protocols:
             lines += self._block(protocol) + [""]
         return "\n".join(lines).rstrip("\n") + "\n"

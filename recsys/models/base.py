@@ -33,6 +33,13 @@ from recsys.errors import ConfigError, NotFittedError
 FORMAT_VERSION = 1
 
 
+class TooLargeError(ConfigError):
+    """The data is beyond what this model can fit (catalog over its limit, memory).
+
+    Jobs that compare candidates skip such a model with a note instead of stopping.
+    """
+
+
 def check_k(k: int) -> int:
     """Validate a list length: an int >= 1."""
     if isinstance(k, bool) or not isinstance(k, int | np.integer):

@@ -15,7 +15,7 @@ import scipy.sparse as sp
 from recsys.data.dataset import InteractionDataset
 from recsys.errors import ConfigError, ModelFitError
 from recsys.models import _implicit as imp
-from recsys.models.base import Recommender
+from recsys.models.base import Recommender, TooLargeError
 from recsys.models.registry import register
 
 
@@ -84,7 +84,7 @@ class EASERecommender(Recommender):
     def _fit(self, dataset: InteractionDataset) -> None:
         n = dataset.n_items
         if n > self.max_items:
-            raise ConfigError(
+            raise TooLargeError(
                 f"ease: the catalog has {n:,} items, above max_items={self.max_items:,}; EASE "
                 f"needs dense {n:,} x {n:,} matrices of {_human_bytes(n * n * 8.0)} each "
                 "(n_items^2 * 8 bytes; peak use is about 2.5x that). Restrict the catalog "

@@ -139,3 +139,22 @@ def test_without_an_items_file_the_holdout_catalog_is_the_training_windows(shop_
     assert facts["n_dropped_new_item_purchases"] > 0
     catalog = pd.read_parquet(result.bundle_dir / "items.parquet")
     assert len(catalog) > seen_before  # the final model, trained on everything, knows them
+
+
+def test_a_candidate_over_its_size_limit_is_skipped_with_a_note_not_a_failure(shop_dir, tmp_path):
+    result = run_training(
+        TrainOptions(
+            events=shop_dir / "events.parquet",
+            out_dir=tmp_path,
+            candidates=("popular", "ease", "repeat"),
+            artifacts=ArtifactOptions(top_n=5),
+        ),
+        config=Config(models={"ease": {"max_items": 10}}),
+    )
+    assert set(result.evaluation.table["model"]) == {"popular", "repeat"}
+    assert result.manifest.chosen_model in {"popular", "repeat"}
+    (note,) = result.manifest.notes
+    assert note.startswith("candidate ease skipped: ease: the catalog has")
+    assert "max_items=10" in (result.bundle_dir / "evaluation.md").read_text()
+    on_disk = json.loads((result.bundle_dir / "manifest.json").read_text())
+    assert on_disk["notes"] == [note]
