@@ -15,7 +15,18 @@ from training.progress import Reporter
 
 #: Models compared when none are named: every baseline, every personalised family, and the
 #: default blend that `recsys train` usually ships.
-DEFAULT_MODELS = ("popular", "trending", "itemknn", "bm25", "als", "bpr", "ease", "repeat", "blend")
+DEFAULT_MODELS = (
+    "popular",
+    "trending",
+    "recent",
+    "itemknn",
+    "bm25",
+    "als",
+    "bpr",
+    "ease",
+    "repeat",
+    "blend",
+)
 
 
 @dataclass(frozen=True)

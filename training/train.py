@@ -33,7 +33,7 @@ from recsys.store.bundle import write_bundle_tables
 from training.progress import Reporter
 
 #: Candidates compared by default; "blend" is repeat ranker + ALS (see recsys.models.blend).
-DEFAULT_CANDIDATES = ("popular", "itemknn", "als", "ease", "repeat", "blend")
+DEFAULT_CANDIDATES = ("popular", "recent", "itemknn", "als", "ease", "repeat", "blend")
 REJECTS_FILE = "rejects.csv"
 LIBRARIES = ("recsys-engine", "implicit", "numpy", "scipy", "pandas", "scikit-learn", "pyarrow")
 

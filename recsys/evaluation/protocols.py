@@ -2,11 +2,13 @@
 
 Two protocols, always judged on the same temporal split (:mod:`recsys.evaluation.split`):
 
-``new_items`` (discovery)
-    Relevant: items the customer bought in the test window and had no positive interaction
-    with in training (no non-zero in their row of ``dataset.matrix``: a purchase, but also a
-    view or a cart that was not netted out). Models are asked with ``exclude_seen=True``.
-``all_purchases`` (repeats count)
+``new_items`` (the default answer)
+    Relevant: items the customer bought in the test window and had not already bought in
+    training (:func:`~recsys.models.base.bought_matrix`: purchases net of returns). An item
+    they only viewed or carted is a new purchase, and the default answer may show it. Models
+    are asked with ``exclude_seen=True``, which removes bought items only: the list the API
+    serves by default.
+``all_purchases`` (repeats count; the ``include_purchased=true`` answer)
     Relevant: every distinct item the customer bought in the test window, re-buys included.
     Models are asked with ``exclude_seen=False``. In real retail many purchases are re-buys,
     and a "buy it again" list is a strong baseline here.
@@ -51,7 +53,7 @@ from recsys.errors import ConfigError, DataError
 from recsys.evaluation.metrics import METRICS, ranking_metrics
 from recsys.evaluation.report import TABLE_COLUMNS, EvaluationResult
 from recsys.evaluation.split import TemporalSplit
-from recsys.models.base import Recommender, TooLargeError, check_k
+from recsys.models.base import Recommender, TooLargeError, bought_matrix, check_k
 
 NEW_ITEMS = "new_items"
 ALL_PURCHASES = "all_purchases"
@@ -180,7 +182,7 @@ def build_ground_truths(
         "n_test_customers": len(test_customers),
     }
 
-    seen = dataset.matrix
+    seen = bought_matrix(dataset)
     seen_keys = (
         np.repeat(np.arange(seen.shape[0], dtype=np.int64), np.diff(seen.indptr)) * n_items
         + seen.indices

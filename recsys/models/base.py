@@ -26,7 +26,7 @@ import scipy.sparse as sp
 
 from recsys import __version__
 from recsys import columns as C
-from recsys.data.dataset import InteractionDataset
+from recsys.data.dataset import CUSTOMER_IDX, ITEM_IDX, InteractionDataset
 from recsys.data.ids import IdMap, MissingPolicy
 from recsys.errors import ConfigError, NotFittedError
 
@@ -67,6 +67,34 @@ def topk(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     vals = np.take_along_axis(scores, part, axis=1)
     order = np.argsort(-vals, axis=1, kind="stable")
     return np.take_along_axis(part, order, axis=1), np.take_along_axis(vals, order, axis=1)
+
+
+#: Event types whose items leave a customer's default answer (net of returns) by default.
+DEFAULT_EXCLUDE_TYPES: tuple[str, ...] = (C.PURCHASE,)
+
+
+def bought_matrix(
+    dataset: InteractionDataset, types: Iterable[str] = DEFAULT_EXCLUDE_TYPES
+) -> sp.csr_matrix:
+    """Customers x items, 1.0 where the customer's events of ``types`` outnumber their returns.
+
+    What "already bought" means for a default answer: with the default types a purchase
+    counts, a view or a cart does not (a viewed item stays a candidate: people buy what they
+    looked at), and an item bought and returned is a candidate again. ``float32`` CSR with
+    sorted indices, shaped like ``dataset.matrix``.
+    """
+    ev = dataset.events
+    kind = ev[C.EVENT_TYPE].astype(str).to_numpy()
+    sign = np.where(np.isin(kind, list(types)), 1.0, np.where(kind == C.RETURN, -1.0, 0.0))
+    m = sp.csr_matrix(
+        (sign, (ev[CUSTOMER_IDX].to_numpy(), ev[ITEM_IDX].to_numpy())),
+        shape=(dataset.n_customers, dataset.n_items),
+    )
+    m.sum_duplicates()
+    m.data = (m.data > 0).astype(np.float32)
+    m.eliminate_zeros()
+    m.sort_indices()
+    return m.astype(np.float32)
 
 
 def _batches(n: int, size: int) -> Iterator[slice]:
@@ -131,8 +159,14 @@ class Recommender(ABC):
         return None
 
     # ----------------------------------------------------------------- fitting
-    def fit(self, dataset: InteractionDataset) -> Self:
-        """Learn from ``dataset``; returns ``self``. Refitting starts from scratch."""
+    def fit(
+        self, dataset: InteractionDataset, *, exclude_types: Iterable[str] = DEFAULT_EXCLUDE_TYPES
+    ) -> Self:
+        """Learn from ``dataset``; returns ``self``. Refitting starts from scratch.
+
+        ``exclude_types``: event types whose items ``recommend(exclude_seen=True)`` leaves
+        out (see :func:`bought_matrix`); by default purchases.
+        """
         if not isinstance(dataset, InteractionDataset):
             raise TypeError(f"fit expects an InteractionDataset, got {type(dataset).__name__}")
         self._check_params()
@@ -142,6 +176,7 @@ class Recommender(ABC):
         self.customers_ = dataset.customers
         self.items_ = dataset.items
         self.seen_ = dataset.matrix
+        self.exclude_ = bought_matrix(dataset, exclude_types)
         return self
 
     @property
@@ -177,7 +212,7 @@ class Recommender(ABC):
 
         Models with a faster way than dense scores + masking + :func:`topk` (e.g. implicit's
         multi-threaded top-k over factors) override this. It must honour ``exclude_seen``
-        (the customer's items in ``seen_``) and ``allowed`` (boolean mask of candidate items,
+        (the customer's items in ``exclude_``) and ``allowed`` (boolean mask of candidate items,
         ``None`` for all), and mark missing candidates with ``-inf`` values like ``topk``.
         Returning ``None`` falls back to the generic path.
         """
@@ -209,7 +244,8 @@ class Recommender(ABC):
         k:
             List length (>= 1). A customer gets fewer rows when fewer candidates remain.
         exclude_seen:
-            Drop items the customer interacted with in the training data.
+            Drop items the customer already bought (``exclude_``: events of the fit's
+            ``exclude_types``, net of returns). Viewed or carted items stay candidates.
         items:
             Restrict the candidates to these external item ids (unknown ones are ignored).
 
@@ -267,7 +303,7 @@ class Recommender(ABC):
         """Dense scores, seen/candidate masking, then :func:`topk`."""
         scores = np.asarray(self._score(rows), dtype=np.float32)
         if exclude_seen:
-            seen = self.seen_[rows]
+            seen = self.exclude_[rows]
             scores[np.repeat(np.arange(len(rows)), np.diff(seen.indptr)), seen.indices] = -np.inf
         if allowed is not None:
             scores[:, ~allowed] = -np.inf
@@ -343,6 +379,8 @@ class Recommender(ABC):
             "seen_data": seen.data,
             "seen_indices": seen.indices,
             "seen_indptr": seen.indptr,
+            "exclude_indices": self.exclude_.indices,
+            "exclude_indptr": self.exclude_.indptr,
         }
         arrays.update({f"state__{k}": v for k, v in self._get_state().items()})
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -358,6 +396,14 @@ class Recommender(ABC):
             (arrays["seen_data"], arrays["seen_indices"], arrays["seen_indptr"]),
             shape=(len(model.customers_), len(model.items_)),
         )
+        if "exclude_indptr" in arrays:
+            indices = arrays["exclude_indices"]
+            model.exclude_ = sp.csr_matrix(
+                (np.ones(len(indices), np.float32), indices, arrays["exclude_indptr"]),
+                shape=model.seen_.shape,
+            )
+        else:  # files written before purchases alone were excluded
+            model.exclude_ = model.seen_
         model.fit_time_ = float(meta.get("fit_time", 0.0))
         model._set_state(
             {k.removeprefix("state__"): v for k, v in arrays.items() if k.startswith("state__")}

@@ -50,9 +50,14 @@ def test_chosen_model_is_the_best_worst_protocol_candidate(trained):
 def test_recommendations_are_top_n_and_never_already_bought(trained, small_shop):
     recs = pd.read_parquet(trained.bundle_dir / "recommendations.parquet")
     assert recs.groupby("customer_id")["rank"].max().max() == 20
-    bought = small_shop.events[["customer_id", "item_id"]].drop_duplicates()
+    ev = small_shop.events
+    sign = ev["event_type"].map({"purchase": 1, "return": -1}).fillna(0)
+    net = sign.groupby([ev["customer_id"], ev["item_id"]]).sum()
+    bought = net[net > 0].reset_index()[["customer_id", "item_id"]]
     leaked = recs.merge(bought, on=["customer_id", "item_id"])
     assert leaked.empty, leaked.head()
+    viewed = ev.loc[ev["event_type"] == "view", ["customer_id", "item_id"]].drop_duplicates()
+    assert len(recs.merge(viewed, on=["customer_id", "item_id"])) > 0  # seen is not bought
 
 
 def test_saved_model_reloads_and_reproduces_the_bundle(trained):
