@@ -7,7 +7,12 @@ popular list. It holds no job logic (no files, no evaluation): the training job 
 
 from __future__ import annotations
 
+import os
+import shutil
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,6 +20,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from recsys import columns as C
 from recsys.data.dataset import InteractionDataset
+from recsys.evaluation.protocols import (
+    ALL_PURCHASES,
+    NEW_ITEMS,
+    GroundTruth,
+    score_recommendations,
+    served_list,
+)
 from recsys.models import make_model
 from recsys.models.base import Recommender
 from recsys.models.blend import BlendRecommender
@@ -34,12 +46,20 @@ class ArtifactOptions(BaseModel):
     popular_n: int = Field(default=100, ge=1, le=5000)
 
 
+#: The bundle table holding the answer the API serves under each protocol.
+PROTOCOL_TABLES: dict[str, str] = {
+    NEW_ITEMS: "recommendations",  # the default answer: bought items removed
+    ALL_PURCHASES: "recommendations_all",  # include_purchased=true: bought items allowed
+}
+
+
 @dataclass(frozen=True)
 class Artifacts:
     """The tables of a bundle, named as :data:`recsys.store.bundle.TABLES` names them."""
 
     items: pd.DataFrame
     recommendations: pd.DataFrame
+    recommendations_all: pd.DataFrame
     buy_again: pd.DataFrame
     similar_items: pd.DataFrame
     popular: pd.DataFrame
@@ -48,10 +68,19 @@ class Artifacts:
         return {
             "items": self.items,
             "recommendations": self.recommendations,
+            "recommendations_all": self.recommendations_all,
             "buy_again": self.buy_again,
             "similar_items": self.similar_items,
             "popular": self.popular,
         }
+
+    def served(self, protocol: str) -> pd.DataFrame:
+        """The table the API answers from under ``protocol``."""
+        return getattr(self, PROTOCOL_TABLES[protocol])  # type: ignore[no-any-return]
+
+    def score(self, truths: Mapping[str, GroundTruth], k: int) -> dict[str, dict[str, float]]:
+        """Protocol -> metrics at ``k`` of the served lists (the evaluation's own scoring)."""
+        return {p: score_recommendations(self.served(p), t, k) for p, t in truths.items()}
 
 
 def catalog(dataset: InteractionDataset, items_frame: pd.DataFrame | None) -> pd.DataFrame:
@@ -128,18 +157,48 @@ def build_artifacts(
 ) -> Artifacts:
     """Every table of a bundle from ``model`` fitted on ``dataset``.
 
-    Personal lists exclude the customer's seen items; customers the model has nothing
-    personal for get no rows (serving answers them like unknown customers).
+    ``recommendations`` is the default answer (bought items removed) and
+    ``recommendations_all`` the ``include_purchased=true`` answer, each computed by
+    :func:`~recsys.evaluation.protocols.served_list` exactly as evaluation scores them.
+    Customers the model has nothing personal for get no rows (served like unknown ones).
     """
     opts = options or ArtifactOptions()
-    recs = model.recommend(dataset.customers.external_ids, k=opts.top_n, exclude_seen=True)
+    everyone = dataset.customers.external_ids
     similar = similar_source(model, dataset).similar_items(
         dataset.items.external_ids, k=opts.similar_n
     )
     return Artifacts(
         items=catalog(dataset, items_frame),
-        recommendations=recs,
+        recommendations=served_list(model, everyone, opts.top_n, NEW_ITEMS),
+        recommendations_all=served_list(model, everyone, opts.top_n, ALL_PURCHASES),
         buy_again=buy_again(model, dataset, opts.top_n),
         similar_items=similar,
         popular=popular_list(dataset, opts.popular_n),
     )
+
+
+LATEST_FILE = "LATEST"
+
+
+@contextmanager
+def staged_bundle(out_root: str | Path, version: str) -> Iterator[Path]:
+    """A temporary directory that becomes ``out_root/version`` when the block succeeds.
+
+    The bundle is written into ``out_root/.tmp-<version>`` and renamed into place at the end
+    (``LATEST`` then names it), so a reader never sees half a bundle; on an error the
+    temporary directory is removed, and ``out_root`` too if that leaves it empty.
+    """
+    out = Path(out_root)
+    tmp = out / f".tmp-{version}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if out.exists() and not any(out.iterdir()):
+            out.rmdir()
+        raise
+    os.replace(tmp, out / version)
+    (out / LATEST_FILE).write_text(version + "\n")

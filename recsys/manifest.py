@@ -65,9 +65,12 @@ class Manifest(BaseModel):
         relative to the best on each protocol.
     notes:
         Candidates skipped or restricted and why (e.g. a catalog over EASE's limit).
-    holdout:
-        Protocol -> figures of the *shipped* lists on the holdout (``recsys evaluate
-        --bundle-out`` bundles), the numbers the served answers reproduce.
+    holdout, holdout_of, holdout_split:
+        Protocol -> whether it applies (votes in selection) and the chosen model's metrics on
+        the holdout; ``holdout_of`` says whose lists were scored: ``"bundle"`` (``recsys
+        evaluate --bundle-out``: this bundle's own lists, the numbers its served answers
+        reproduce) or ``"chosen model before the cutoff"`` (``recsys train``, whose bundle is
+        refitted on all data); ``holdout_split`` is the one-line description of the split.
     top_n:
         Longest personal list stored per customer (>= 1).
     """
@@ -91,6 +94,8 @@ class Manifest(BaseModel):
     relative_scores: dict[str, dict[str, float]] = Field(default_factory=dict)
     notes: list[str] = Field(default_factory=list)
     holdout: dict[str, ProtocolFigures] = Field(default_factory=dict)
+    holdout_of: str = ""
+    holdout_split: str = ""
     library_versions: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("version")

@@ -49,7 +49,11 @@ K = Annotated[
 ]
 TestDays = Annotated[
     int | None,
-    typer.Option("--test-days", min=1, help="Hold out the last N days [default: 30]."),
+    typer.Option(
+        "--test-days",
+        min=1,
+        help="Hold out the last N days [default: a fifth of the span, at most 30].",
+    ),
 ]
 Cutoff = Annotated[
     str | None, typer.Option("--cutoff", help="Hold out from this date (overrides --test-days).")
@@ -116,11 +120,21 @@ def evaluate(
     out: Annotated[Path, typer.Option("--out", help="Where to write CSV/Markdown/rejects.")] = Path(
         "reports"
     ),
+    bundle_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--bundle-out",
+            help="Also write the chosen model, fitted before the cutoff, as a servable bundle "
+            "whose manifest holds its holdout figures (DIR/<version>/).",
+        ),
+    ] = None,
+    top_n: Annotated[int, typer.Option("--top-n", min=1, max=500)] = 50,
     preset: Preset = None,
     config: ConfigFile = None,
     quiet: Quiet = False,
 ) -> None:
     """Compare models side by side on one temporal split, on both protocols."""
+    from recsys.artifacts import ArtifactOptions
     from training.evaluate import DEFAULT_MODELS, run_evaluation
 
     cfg = _job_config(config, preset, k=k, test_days=test_days, cutoff=cutoff, metric=metric)
@@ -131,9 +145,13 @@ def evaluate(
         models=_csv_list(models) or DEFAULT_MODELS,
         items_path=items,
         out_dir=out,
+        bundle_out=bundle_out,
+        artifacts=ArtifactOptions(top_n=top_n),
         reporter=rep,
     )
     typer.echo(job.result.to_markdown())
+    if job.bundle_dir is not None:
+        typer.echo(str(job.bundle_dir))
     rep.info("Wrote " + ", ".join(f"{name}: {path}" for name, path in job.outputs.items()))
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -19,15 +18,16 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from recsys.artifacts import ArtifactOptions, build_artifacts
+from recsys.artifacts import ArtifactOptions, build_artifacts, staged_bundle
 from recsys.config import Config
 from recsys.data.dataset import build_dataset
 from recsys.data.presets import resolve_ingest_config
 from recsys.data.validate import items_from_events, load_customers, load_events, load_items
 from recsys.errors import ConfigError, DataError
-from recsys.evaluation import EvaluationResult, evaluate, temporal_split
-from recsys.evaluation.selection import relative_scores, select_model
-from recsys.manifest import Manifest, RowCounts
+from recsys.evaluation import METRICS, EvaluationResult
+from recsys.evaluation.candidates import Comparison, compare_candidates
+from recsys.evaluation.selection import relative_scores
+from recsys.manifest import Manifest, ProtocolFigures, RowCounts
 from recsys.models import MODELS, make_model
 from recsys.store.bundle import write_bundle_tables
 from training.progress import Reporter
@@ -120,30 +120,31 @@ def run_training(
     _check_inputs(options)
     fp = fingerprint(options.inputs, config)
     run = _Run(started, fp, f"{started:%Y%m%dT%H%M%S}Z-{fp[:8]}")
-    out = options.out_dir
-    tmp = out / f".tmp-{run.version}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    try:
+    with staged_bundle(options.out_dir, run.version) as tmp:
         manifest, evaluation = _train_into(tmp, options, config, run, rep)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if out.exists() and not any(out.iterdir()):
-            out.rmdir()
-        raise
-    final = out / run.version
-    rejects = out / REJECTS_FILE
-    if rejects.is_file():
-        os.replace(rejects, tmp / REJECTS_FILE)
-    os.replace(tmp, final)
-    (out / "LATEST").write_text(run.version + "\n")
-    return TrainResult(run.version, final, manifest, evaluation)
+        rejects = options.out_dir / REJECTS_FILE
+        if rejects.is_file():
+            os.replace(rejects, tmp / REJECTS_FILE)
+    return TrainResult(run.version, options.out_dir / run.version, manifest, evaluation)
 
 
 def _skip_notes(evaluation: EvaluationResult) -> list[str]:
     skipped = evaluation.facts.get("skipped_models", {})
     return [f"candidate {name} skipped: {reason}" for name, reason in skipped.items()]
+
+
+def holdout_figures(comparison: Comparison, model: str) -> dict[str, ProtocolFigures]:
+    """Protocol -> whether it applies and ``model``'s metrics on the holdout."""
+    rows = comparison.result.table[comparison.result.table["model"] == model]
+    out = {}
+    for protocol, a in comparison.applicability.items():
+        row = rows[rows["protocol"] == protocol]
+        metrics = {m: float(row[m].iloc[0]) for m in METRICS} if len(row) else {}
+        n = int(row["n_customers"].iloc[0]) if len(row) else 0
+        out[protocol] = ProtocolFigures(
+            applies=a.applies, reason=a.reason, n_customers=n, metrics=metrics
+        )
+    return out
 
 
 def _train_into(
@@ -167,38 +168,33 @@ def _train_into(
 
     names = tuple(options.candidates or config.models.keys() or DEFAULT_CANDIDATES)
     params = {name: config.models.get(name, {}) for name in names}
-    evaluation = None
+    comparison = None
     chosen = names[0]
     metric = config.evaluation.metric
+    notes: list[str] = []
     if not options.skip_evaluation and len(names) > 1:
-        ev_cfg = config.evaluation
-        split = temporal_split(events, test_days=ev_cfg.test_days, cutoff=ev_cfg.cutoff)
-        with rep.step(
-            f"Evaluating {len(names)} candidates on the holdout from {split.cutoff:%Y-%m-%d}"
-        ):
-            evaluation = evaluate(
-                {n: make_model(n, **params[n]) for n in names},
-                split,
-                k=ev_cfg.k,
-                matrix_config=config.matrix,
+        with rep.step(f"Evaluating {len(names)} candidates"):
+            comparison = compare_candidates(
+                events,
+                names,
+                config=config,
                 # A catalog derived from the events must not reveal items first sold in the
                 # test window: without an items file, evaluate on the training window's own.
                 items_frame=items_frame if options.items else None,
                 progress=rep,
             )
-        chosen = select_model(evaluation.table, metric)
-        rep.info(f"  chosen: [bold]{chosen}[/bold] (best worst-protocol {metric})")
+        chosen, params = comparison.chosen, comparison.params
+        for line in comparison.summary_lines():
+            rep.info(f"  {line}")
+        notes += comparison.notes + _skip_notes(comparison.result)
+    evaluation = None if comparison is None else comparison.result
 
     with rep.step(f"Retraining {chosen} on all {len(events):,} events"):
         dataset = build_dataset(events, config.matrix, items_frame=items_frame)
         model = make_model(chosen, **params[chosen]).fit(dataset)
     if not np.isfinite(model.fit_time_):
         raise DataError("model fit did not complete")
-
-    notes = [] if evaluation is None else _skip_notes(evaluation)
     notes += [f"{chosen} left out a component: {why}" for why in getattr(model, "skipped_", [])]
-    for note in notes:
-        rep.info(f"  note: {note}")
 
     top_n = options.artifacts.top_n
     with rep.step(f"Scoring top-{top_n} for {dataset.n_customers:,} customers"):
@@ -229,6 +225,9 @@ def _train_into(
         relative_scores={}
         if evaluation is None
         else relative_scores(evaluation.table, metric).round(4).to_dict(orient="index"),
+        holdout={} if comparison is None else holdout_figures(comparison, chosen),
+        holdout_of="" if comparison is None else "chosen model before the cutoff",
+        holdout_split="" if comparison is None else comparison.split_note,
         top_n=top_n,
         notes=notes,
         library_versions=library_versions(),

@@ -48,7 +48,7 @@ import scipy.sparse as sp
 from recsys import columns as C
 from recsys.config import MatrixConfig
 from recsys.data.dataset import InteractionDataset, build_dataset
-from recsys.data.ids import IdMap
+from recsys.data.ids import IdMap, MissingPolicy
 from recsys.errors import ConfigError, DataError
 from recsys.evaluation.metrics import METRICS, ranking_metrics
 from recsys.evaluation.report import TABLE_COLUMNS, EvaluationResult
@@ -171,7 +171,7 @@ def build_ground_truths(
     n_items = dataset.n_items
     pairs = np.unique(cidx[kept] * n_items + iidx[kept])  # distinct (customer, item), sorted
     test_customers = np.unique(pairs // n_items)
-    facts = {
+    facts: dict[str, int] = {
         "n_test_events": len(test),
         "n_test_purchases": int(buy.sum()),
         "n_dropped_cold_customer_purchases": int(cold.sum()),
@@ -187,6 +187,9 @@ def build_ground_truths(
         np.repeat(np.arange(seen.shape[0], dtype=np.int64), np.diff(seen.indptr)) * n_items
         + seen.indices
     )
+    # Repeat purchases: distinct kept (customer, item) pairs bought before the cutoff too.
+    facts["n_kept_pairs"] = len(pairs)
+    facts["n_repeat_pairs"] = int(np.isin(pairs, seen_keys).sum())
     truths = {}
     for protocol in protocols:
         keys = pairs[~np.isin(pairs, seen_keys)] if protocol == NEW_ITEMS else pairs
@@ -258,6 +261,25 @@ def score_recommendations(recs: pd.DataFrame, truth: GroundTruth, k: int) -> dic
     scores = ranking_metrics(matrix, truth.relevance, k, n_items=len(truth.items))
     scores["n_customers"] = scores.pop("n_users")
     return scores
+
+
+def served_list(
+    model: Recommender,
+    customer_ids: Iterable[object],
+    k: int,
+    protocol: str,
+    *,
+    missing: MissingPolicy = "skip",
+) -> pd.DataFrame:
+    """The list the API answers under ``protocol``, as ``model.recommend`` ranks it.
+
+    ``new_items`` is the default answer (bought items removed), ``all_purchases`` the
+    ``include_purchased=true`` answer (the model's ranking, bought items allowed). Training
+    writes these lists into the bundle and evaluation scores them: one function for both.
+    """
+    return model.recommend(
+        customer_ids, k, exclude_seen=EXCLUDE_SEEN[check_protocols(protocol)[0]], missing=missing
+    )
 
 
 def evaluate(
@@ -345,9 +367,7 @@ def evaluate(
         for protocol in protocols:
             truth = truths[protocol]
             say(f"{name}: scoring {protocol} ({truth.n_customers:,} customers)")
-            recs = clone.recommend(
-                truth.customer_ids, k, exclude_seen=truth.exclude_seen, missing="error"
-            )
+            recs = served_list(clone, truth.customer_ids, k, protocol, missing="error")
             scores = score_recommendations(recs, truth, k)
             rows.append({"model": name, "protocol": protocol, **scores, "fit_time_s": fit_time})
 
@@ -363,6 +383,7 @@ def evaluate(
         "n_customers": {p: t.n_customers for p, t in truths.items()},
         "n_customers_without_relevant": {p: t.n_without_relevant for p, t in truths.items()},
         "n_relevant": {p: t.n_relevant for p, t in truths.items()},
+        "repeat_share": test_facts["n_repeat_pairs"] / max(test_facts["n_kept_pairs"], 1),
     }
     table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
     return EvaluationResult(table=table, k=k, facts=facts, truths=truths)

@@ -31,7 +31,8 @@ DEFAULT_COMPONENTS: tuple[dict[str, Any], ...] = (
 )
 
 
-def _minmax_rows(scores: np.ndarray) -> np.ndarray:
+def minmax_rows(scores: np.ndarray) -> np.ndarray:
+    """Each row scaled to [0, 1] over its finite entries (a constant row: 0); ``-inf``: 0."""
     finite = np.isfinite(scores)
     lo = np.where(finite, scores, np.inf).min(axis=1, keepdims=True)
     hi = np.where(finite, scores, -np.inf).max(axis=1, keepdims=True)
@@ -93,7 +94,7 @@ class BlendRecommender(Recommender):
     def _score(self, customer_idx: np.ndarray) -> np.ndarray:
         total = np.zeros((len(customer_idx), len(self.items_)), dtype=np.float32)
         for model, weight in zip(self.models_, self.weights_, strict=True):
-            total += weight * _minmax_rows(np.asarray(model._score(customer_idx)))
+            total += weight * minmax_rows(np.asarray(model._score(customer_idx)))
         return total
 
     def similarity_model(self) -> Recommender | None:

@@ -24,6 +24,7 @@ from recsys.store.keys import check_version
 MANIFEST_FILE: Final = "manifest.json"
 ITEMS_FILE: Final = "items.parquet"
 RECOMMENDATIONS_FILE: Final = "recommendations.parquet"
+RECOMMENDATIONS_ALL_FILE: Final = "recommendations_all.parquet"
 BUY_AGAIN_FILE: Final = "buy_again.parquet"
 SIMILAR_ITEMS_FILE: Final = "similar_items.parquet"
 POPULAR_FILE: Final = "popular.parquet"
@@ -34,6 +35,8 @@ OFFERS_FILE: Final = "offers.parquet"
 TABLES: Final = {
     "items": ITEMS_FILE,
     "recommendations": RECOMMENDATIONS_FILE,
+    # The include_purchased=true answer: the model's ranking with bought items allowed.
+    "recommendations_all": RECOMMENDATIONS_ALL_FILE,
     "buy_again": BUY_AGAIN_FILE,
     "similar_items": SIMILAR_ITEMS_FILE,
     "popular": POPULAR_FILE,
@@ -45,6 +48,7 @@ REQUIRED_TABLES: Final = ("items", "recommendations", "similar_items", "popular"
 TABLE_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "items": (C.ITEM_ID,),
     "recommendations": (C.CUSTOMER_ID, C.RANK, C.ITEM_ID, C.SCORE),
+    "recommendations_all": (C.CUSTOMER_ID, C.RANK, C.ITEM_ID, C.SCORE),
     "buy_again": (C.CUSTOMER_ID, C.RANK, C.ITEM_ID, C.SCORE),
     "similar_items": (C.ITEM_ID, C.RANK, C.SIMILAR_ITEM_ID, C.SCORE),
     "popular": (C.SEGMENT, C.RANK, C.ITEM_ID, C.SCORE),

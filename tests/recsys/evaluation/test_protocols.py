@@ -96,6 +96,8 @@ def test_ground_truth_per_protocol_and_dropped_counts(split):
         "n_new_items": 2,  # w and q
         "n_kept_purchases": 4,  # alice x, x, z and bob z
         "n_test_customers": 2,  # alice and bob; carol only bought a new item
+        "n_kept_pairs": 3,  # alice x, alice z, bob z
+        "n_repeat_pairs": 1,  # alice x: bought before the cutoff too
     }
     everything = truths[ALL_PURCHASES]
     assert everything.customer_ids.tolist() == ["alice", "bob"]
