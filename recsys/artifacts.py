@@ -25,6 +25,7 @@ from recsys.evaluation.protocols import (
     NEW_ITEMS,
     GroundTruth,
     score_recommendations,
+    servable_items,
     served_list,
 )
 from recsys.models import make_model
@@ -159,18 +160,20 @@ def build_artifacts(
 
     ``recommendations`` is the default answer (bought items removed) and
     ``recommendations_all`` the ``include_purchased=true`` answer, each computed by
-    :func:`~recsys.evaluation.protocols.served_list` exactly as evaluation scores them.
+    :func:`~recsys.evaluation.protocols.served_list` exactly as evaluation scores them
+    (out-of-stock items left out, as serving leaves them out).
     Customers the model has nothing personal for get no rows (served like unknown ones).
     """
     opts = options or ArtifactOptions()
     everyone = dataset.customers.external_ids
+    allowed = servable_items(items_frame)
     similar = similar_source(model, dataset).similar_items(
         dataset.items.external_ids, k=opts.similar_n
     )
     return Artifacts(
         items=catalog(dataset, items_frame),
-        recommendations=served_list(model, everyone, opts.top_n, NEW_ITEMS),
-        recommendations_all=served_list(model, everyone, opts.top_n, ALL_PURCHASES),
+        recommendations=served_list(model, everyone, opts.top_n, NEW_ITEMS, items=allowed),
+        recommendations_all=served_list(model, everyone, opts.top_n, ALL_PURCHASES, items=allowed),
         buy_again=buy_again(model, dataset, opts.top_n),
         similar_items=similar,
         popular=popular_list(dataset, opts.popular_n),

@@ -263,22 +263,36 @@ def score_recommendations(recs: pd.DataFrame, truth: GroundTruth, k: int) -> dic
     return scores
 
 
+def servable_items(items_frame: pd.DataFrame | None) -> np.ndarray | None:
+    """Item ids the API may answer with (in stock), or None when all may be."""
+    if items_frame is None or C.IN_STOCK not in items_frame.columns:
+        return None
+    stock = items_frame[C.IN_STOCK].fillna(True).astype(bool).to_numpy()
+    return None if stock.all() else items_frame.index.astype(str).to_numpy()[stock]
+
+
 def served_list(
     model: Recommender,
     customer_ids: Iterable[object],
     k: int,
     protocol: str,
     *,
+    items: Iterable[object] | None = None,
     missing: MissingPolicy = "skip",
 ) -> pd.DataFrame:
     """The list the API answers under ``protocol``, as ``model.recommend`` ranks it.
 
     ``new_items`` is the default answer (bought items removed), ``all_purchases`` the
-    ``include_purchased=true`` answer (the model's ranking, bought items allowed). Training
-    writes these lists into the bundle and evaluation scores them: one function for both.
+    ``include_purchased=true`` answer (the model's ranking, bought items allowed); ``items``
+    (:func:`servable_items`) leaves out what serving filters (out of stock). Training writes
+    these lists into the bundle and evaluation scores them: one function for both.
     """
     return model.recommend(
-        customer_ids, k, exclude_seen=EXCLUDE_SEEN[check_protocols(protocol)[0]], missing=missing
+        customer_ids,
+        k,
+        exclude_seen=EXCLUDE_SEEN[check_protocols(protocol)[0]],
+        items=items,
+        missing=missing,
     )
 
 
@@ -312,7 +326,8 @@ def evaluate(
         How training events become the matrix (default :class:`MatrixConfig`).
     items_frame:
         Item attributes; its items join the training catalog even without training events,
-        so their test purchases are kept.
+        so their test purchases are kept, and items out of stock are left out of every list
+        (as serving leaves them out).
     protocols:
         Protocol names, or ``"both"``.
     progress:
@@ -351,6 +366,7 @@ def evaluate(
             f"items: {test_facts['n_dropped_new_item_purchases']}); choose another cutoff"
         )
 
+    allowed = servable_items(items_frame)
     rows: list[dict[str, Any]] = []
     skipped: dict[str, str] = {}
     for name, model in models.items():
@@ -367,7 +383,9 @@ def evaluate(
         for protocol in protocols:
             truth = truths[protocol]
             say(f"{name}: scoring {protocol} ({truth.n_customers:,} customers)")
-            recs = served_list(clone, truth.customer_ids, k, protocol, missing="error")
+            recs = served_list(
+                clone, truth.customer_ids, k, protocol, items=allowed, missing="error"
+            )
             scores = score_recommendations(recs, truth, k)
             rows.append({"model": name, "protocol": protocol, **scores, "fit_time_s": fit_time})
 

@@ -64,7 +64,9 @@ def test_saved_model_reloads_and_reproduces_the_bundle(trained):
     model = load_model(trained.bundle_dir / "model.npz")
     recs = pd.read_parquet(trained.bundle_dir / "recommendations.parquet")
     some = recs["customer_id"].drop_duplicates().head(25)
-    again = model.recommend(some, k=20)
+    items = pd.read_parquet(trained.bundle_dir / "items.parquet")
+    in_stock = items.loc[items["in_stock"], "item_id"]  # serving never shows the others
+    again = model.recommend(some, k=20, items=in_stock)
     expected = recs[recs["customer_id"].isin(some)].reset_index(drop=True)
     assert again["item_id"].tolist() == expected["item_id"].tolist()
     np.testing.assert_allclose(again["score"], expected["score"], rtol=1e-5)
