@@ -165,10 +165,13 @@ def tune_blend(
         hl: _fit_or_skip("recent", {"half_life_days": hl}, dataset, notes)
         for hl in RECENT_HALF_LIVES
     }
+    als = _fit_or_skip("als", {}, dataset, notes)
+    ease = _fit_or_skip("ease", {}, dataset, notes)
+    # "taste" is EASE where the catalog allows it, with ALS as a second opinion; else ALS.
     roles: dict[str, tuple[str, dict[str, Any], Recommender | None]] = {
         "repeat": ("repeat", {}, _fit_or_skip("repeat", {}, dataset, notes)),
-        "taste": ("ease", {}, _fit_or_skip("ease", {}, dataset, notes)),
-        "als": ("als", {}, _fit_or_skip("als", {}, dataset, notes)),
+        "taste": ("ease", {}, ease) if ease is not None else ("als", {}, als),
+        "als": ("als", {}, als if ease is not None else None),
     }
     rng = np.random.default_rng(seed)
     tried: list[tuple[dict[str, float], dict[str, float]]] = []
