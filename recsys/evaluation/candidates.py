@@ -80,7 +80,6 @@ def compare_candidates(
     names = tuple(names)
     ev = config.evaluation
     split, split_note = holdout_split(events, test_days=ev.test_days, cutoff=ev.cutoff)
-    say(split_note)
     params = {name: dict(config.models.get(name, {})) for name in names}
     notes: list[str] = []
     if tune and "blend" in names and "components" not in params["blend"]:
