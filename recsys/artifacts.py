@@ -25,12 +25,12 @@ from recsys.evaluation.protocols import (
     NEW_ITEMS,
     GroundTruth,
     score_recommendations,
-    servable_items,
     served_list,
 )
 from recsys.models import make_model
 from recsys.models.base import Recommender
 from recsys.models.blend import BlendRecommender
+from recsys.models.eligibility import servable_items
 from recsys.store.keys import GLOBAL_SEGMENT
 
 

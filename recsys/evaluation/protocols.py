@@ -53,7 +53,8 @@ from recsys.errors import ConfigError, DataError
 from recsys.evaluation.metrics import METRICS, ranking_metrics
 from recsys.evaluation.report import TABLE_COLUMNS, EvaluationResult
 from recsys.evaluation.split import TemporalSplit
-from recsys.models.base import Recommender, TooLargeError, bought_matrix, check_k
+from recsys.models.base import Recommender, TooLargeError, check_k
+from recsys.models.eligibility import bought_matrix, servable_items
 
 NEW_ITEMS = "new_items"
 ALL_PURCHASES = "all_purchases"
@@ -261,14 +262,6 @@ def score_recommendations(recs: pd.DataFrame, truth: GroundTruth, k: int) -> dic
     scores = ranking_metrics(matrix, truth.relevance, k, n_items=len(truth.items))
     scores["n_customers"] = scores.pop("n_users")
     return scores
-
-
-def servable_items(items_frame: pd.DataFrame | None) -> np.ndarray | None:
-    """Item ids the API may answer with (in stock), or None when all may be."""
-    if items_frame is None or C.IN_STOCK not in items_frame.columns:
-        return None
-    stock = items_frame[C.IN_STOCK].fillna(True).astype(bool).to_numpy()
-    return None if stock.all() else items_frame.index.astype(str).to_numpy()[stock]
 
 
 def served_list(

@@ -26,9 +26,10 @@ import scipy.sparse as sp
 
 from recsys import __version__
 from recsys import columns as C
-from recsys.data.dataset import CUSTOMER_IDX, ITEM_IDX, InteractionDataset
+from recsys.data.dataset import InteractionDataset
 from recsys.data.ids import IdMap, MissingPolicy
 from recsys.errors import ConfigError, NotFittedError
+from recsys.models.eligibility import DEFAULT_EXCLUDE_TYPES, bought_matrix
 
 FORMAT_VERSION = 1
 
@@ -67,34 +68,6 @@ def topk(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     vals = np.take_along_axis(scores, part, axis=1)
     order = np.argsort(-vals, axis=1, kind="stable")
     return np.take_along_axis(part, order, axis=1), np.take_along_axis(vals, order, axis=1)
-
-
-#: Event types whose items leave a customer's default answer (net of returns) by default.
-DEFAULT_EXCLUDE_TYPES: tuple[str, ...] = (C.PURCHASE,)
-
-
-def bought_matrix(
-    dataset: InteractionDataset, types: Iterable[str] = DEFAULT_EXCLUDE_TYPES
-) -> sp.csr_matrix:
-    """Customers x items, 1.0 where the customer's events of ``types`` outnumber their returns.
-
-    What "already bought" means for a default answer: with the default types a purchase
-    counts, a view or a cart does not (a viewed item stays a candidate: people buy what they
-    looked at), and an item bought and returned is a candidate again. ``float32`` CSR with
-    sorted indices, shaped like ``dataset.matrix``.
-    """
-    ev = dataset.events
-    kind = ev[C.EVENT_TYPE].astype(str).to_numpy()
-    sign = np.where(np.isin(kind, list(types)), 1.0, np.where(kind == C.RETURN, -1.0, 0.0))
-    m = sp.csr_matrix(
-        (sign, (ev[CUSTOMER_IDX].to_numpy(), ev[ITEM_IDX].to_numpy())),
-        shape=(dataset.n_customers, dataset.n_items),
-    )
-    m.sum_duplicates()
-    m.data = (m.data > 0).astype(np.float32)
-    m.eliminate_zeros()
-    m.sort_indices()
-    return m.astype(np.float32)
 
 
 def _batches(n: int, size: int) -> Iterator[slice]:
