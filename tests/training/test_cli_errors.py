@@ -1,5 +1,6 @@
 """``recsys train`` errors as a user meets them: one line, exit 2, files named that exist."""
 
+import json
 import re
 from pathlib import Path
 
@@ -127,3 +128,19 @@ def test_empty_row_customer_case_ships_no_personal_list_for_any_model(tmp_path, 
         assert set(recs["customer_id"]) == set("ABCDE"), model
         again = pd.read_parquet(bundle / "buy_again.parquet")
         assert "Z" not in set(again["customer_id"]), model
+
+
+def test_train_takes_the_evaluation_options_of_evaluate(shop_dir, tmp_path, capsys):
+    code = main(["train", "--quiet", "--events", str(shop_dir / "events.parquet"),
+                 "--out", str(tmp_path), "--models", "popular,repeat,recent",
+                 "--test-days", "20", "--k", "5", "--metric", "recall"])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    manifest = json.loads((Path(capsys.readouterr().out.strip()) / "manifest.json").read_text())
+    assert manifest["selection_metric"] == "recall"
+    assert manifest["config"]["evaluation"]["k"] == 5
+    assert "the last 20 day(s)" in manifest["holdout_split"]
+    assert set(manifest["holdout"]) == {"new_items", "all_purchases"}
+    chosen = manifest["chosen_model"]
+    rows = {(r["model"], r["protocol"]): r["recall"] for r in manifest["metrics"]}
+    for protocol, figures in manifest["holdout"].items():
+        assert figures["metrics"]["recall"] == rows[(chosen, protocol)]
