@@ -40,7 +40,7 @@ from benchmarks.servers import (  # noqa: E402
     wait_http,
 )
 from recsys.config import Config  # noqa: E402
-from recsys.data.synthetic import generate_shop  # noqa: E402
+from recsys.data.synthetic.shop import generate_shop  # noqa: E402
 from recsys.store import keys  # noqa: E402
 from recsys.store.connection import connect, resolve_redis_url  # noqa: E402
 from recsys.store.publish import publish  # noqa: E402

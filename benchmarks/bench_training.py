@@ -108,14 +108,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
 
-    from recsys.data.synthetic import generate_shop
+    from recsys.data.synthetic.shop import generate_shop
 
     rows = []
     shop = generate_shop(customers=args.customers, items=args.items, days=args.days, seed=0)
     rows.append(bench_case("synthetic shop", shop.events, args.repeat))
     if ONLINE_RETAIL.exists():
         from recsys.config import IngestConfig
-        from recsys.data.validate import load_events
+        from recsys.data.events import load_events
 
         loaded = load_events(ONLINE_RETAIL, IngestConfig(preset="online-retail"))
         rows.append(bench_case("online retail II 2009-10", loaded.events, args.repeat))

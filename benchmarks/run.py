@@ -12,7 +12,7 @@ import sys
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-BENCHES = ("training", "publish", "serving")
+BENCHES = ("training", "publish", "serving", "customers")
 
 
 def main(argv: list[str] | None = None) -> int:

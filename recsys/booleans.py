@@ -6,7 +6,7 @@ config files) and click/typer (flags given by environment variable) accept, so a
 file's ``in_stock`` column, an API query parameter, a ``RECSYS_*`` variable and a command-line
 option all read the same words the same way (a CSV reader strips cells before parsing).
 Column readers vectorise over :data:`TRUE_WORDS` / :data:`FALSE_WORDS`
-(``recsys.data.validate.parse_bools``).
+(``recsys.data.parsing.parse_bools``).
 """
 
 from __future__ import annotations

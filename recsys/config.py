@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from recsys import columns as C
+from recsys.customers.config import CustomersConfig
 from recsys.errors import ConfigError
 
 
@@ -61,8 +62,20 @@ class IngestConfig(_Section):
     price_is_line_total: bool = False
     # Source event type values -> vocabulary (``{"order": "purchase", "pageview": "view"}``).
     event_type_map: dict[str, str] = Field(default_factory=dict)
-    # strptime format of the timestamp column when inference would be ambiguous (day/month).
+    # How day/month dates like 01/02/2024 are read: "day_first", "month_first" or a strptime
+    # format. None: inferred per file from unambiguous values (13/02/2024); a file where no
+    # value decides is refused, and a file mixing both orders is refused.
     timestamp_format: str | None = None
+    # Id normalisation, for item and customer ids in events, items and customers files:
+    # fold letter case ("85123a" is "85123A" with "upper"), strip surrounding white space,
+    # drop the ".0" a float export adds ("13085.0" -> "13085").
+    id_case: Literal["none", "upper", "lower"] = "none"
+    id_strip: bool = True
+    id_float_suffix: bool = True
+    # CSV field separator and decimal mark; None: detected from the file's first lines
+    # (";"-separated files with decimal commas, "2,55", are read as 2.55).
+    sep: str | None = Field(default=None, min_length=1, max_length=1)
+    decimal: Literal[".", ","] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -129,6 +142,7 @@ class Config(_Section):
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     matrix: MatrixConfig = Field(default_factory=MatrixConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    customers: CustomersConfig = Field(default_factory=CustomersConfig)
     # Model name -> hyperparameters, for the models a job trains and compares.
     models: dict[str, dict[str, Any]] = Field(default_factory=dict)
 

@@ -8,11 +8,13 @@ version's snapshot (the fallback), and closes the client on shutdown.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 import redis.asyncio
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
@@ -20,11 +22,12 @@ from recsys import __version__
 from recsys.store import StoreReader, connect_async, resolve_redis_url
 from recsys.store.connection import redact_url
 from serving import redis_mux
-from serving.auth import document_api_keys
+from serving.auth import API_KEY_HEADER
 from serving.errors import install_error_handlers
-from serving.metrics import Metrics, ObservabilityMiddleware
+from serving.metrics import MODEL_VERSION_HEADER, Metrics, ObservabilityMiddleware
+from serving.queries import request_models
 from serving.redis_mux import MultiplexedRedis
-from serving.routes import API_PREFIX, health, items, model, recommendations
+from serving.routes import docs, health, items, model, recommendations
 from serving.service import Service, freeze_long_lived
 from serving.settings import Settings, get_settings
 
@@ -68,24 +71,23 @@ def open_loader(settings: Settings, url: str) -> redis.asyncio.Redis:
     )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the API. ``settings`` default to :func:`get_settings` (the environment).
+def create_app(settings: Settings | None = None, *, dependencies: Sequence[Any] = ()) -> FastAPI:
+    """Build the API from ``settings`` (default: :func:`get_settings`, the environment).
 
-    Settings are resolved once, when the lifespan starts: ``settings`` if given, else
-    ``get_settings()`` or its override in ``app.dependency_overrides``.
+    ``dependencies`` are app-level FastAPI dependencies run for every route (e.g. a gateway
+    check); they are honoured everywhere, like the routers' own API-key checks.
     """
+    conf = settings or get_settings()
     metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        conf = settings or app.dependency_overrides.get(get_settings, get_settings)()
-        app.state.settings = conf
         if not conf.api_keys:
             logger.warning("no API keys configured (RECSYS_API_KEYS): the API is open to anyone")
         client, url = open_redis(conf)
         loader_client = open_loader(conf, url)
         try:
-            # StoreReader only calls get/hget/hgetall/hkeys/pipeline: the mux has them.
+            # The mux has every method the reader's request-path reads use.
             reader = StoreReader(client, conf.namespace)  # type: ignore[arg-type]
             loader = StoreReader(loader_client, conf.namespace)
             service = Service(conf, reader, metrics, redis_url=url, loader=loader)
@@ -104,7 +106,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Recommendations, similar items and session suggestions from precomputed models.",
         lifespan=lifespan,
+        docs_url=None,  # served with local assets by serving.routes.docs
+        redoc_url=None,
+        dependencies=list(dependencies),
     )
+    app.state.settings = conf
     app.state.metrics = metrics
 
     def last_version() -> str | None:
@@ -112,10 +118,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return None if service is None else service.last_version
 
     app.add_middleware(ObservabilityMiddleware, metrics=metrics, last_version=last_version)
+    if conf.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=conf.cors_origins,
+            allow_methods=["GET", "HEAD", "POST"],
+            allow_headers=[API_KEY_HEADER, "Content-Type"],
+            expose_headers=[MODEL_VERSION_HEADER.decode()],
+        )
     install_error_handlers(app)
-    app.include_router(recommendations.router)
-    app.include_router(items.router)
-    app.include_router(model.router)
-    app.include_router(health.router)
-    document_api_keys(app, API_PREFIX)
+    models = request_models(conf)
+    app.include_router(recommendations.router(conf, models))
+    app.include_router(items.router(conf, models))
+    app.include_router(model.router(conf))
+    app.include_router(health.router())
+    app.include_router(docs.router(app.title))
     return app

@@ -1,22 +1,33 @@
-"""API keys with scopes, sent in the ``X-API-Key`` header.
+"""API keys with scopes, sent in the ``X-API-Key`` header: one check for every route.
 
-Scopes: ``site`` (recommendations, similar items, session, model), ``marketing`` (lists) and
-``events`` (writes). A missing or unknown key is 401; a known key without the needed scope is
-403. With no keys configured the service is open (a warning is logged at start-up).
+Scopes: ``site`` (a customer's recommendations, similar items, session, model), ``marketing``
+(lists) and ``events`` (writes). A missing or unknown key is 401; a known key without the
+needed scope is 403. Each router declares its scope once (:func:`require`), as a router-level
+dependency that FastAPI runs for every route of the router. With no keys configured the
+service is open: no check runs, the OpenAPI document declares no security, and a warning is
+logged at start-up.
 """
 
 from __future__ import annotations
 
 import hmac
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI
+from fastapi import Depends, Security
+from fastapi.security import APIKeyHeader
 
 from serving.errors import ApiError
-from serving.settings import Settings
+from serving.schemas import ErrorOut
+from serving.settings import Scope, Settings
 
 API_KEY_HEADER = "X-API-Key"
-SECURITY_SCHEME = "ApiKey"
+
+_api_key = APIKeyHeader(
+    name=API_KEY_HEADER,
+    scheme_name="ApiKey",
+    description="An API key; each key has scopes (site, marketing, events).",
+    auto_error=False,  # a missing key is answered by authorize(), in the JSON error shape
+)
 
 
 def key_scopes(settings: Settings, key: str) -> frozenset[str] | None:
@@ -42,25 +53,23 @@ def authorize(settings: Settings, api_key: str | None, scope: str) -> None:
         raise ApiError(403, "forbidden", f"the API key lacks the {scope!r} scope")
 
 
-def document_api_keys(app: FastAPI, prefix: str) -> None:
-    """Declare the API-key scheme in OpenAPI for every operation under ``prefix``.
+def require(scope: Scope, settings: Settings) -> list[Any]:
+    """Router-level dependencies: a key with ``scope`` (none while the service runs open)."""
+    if not settings.api_keys:
+        return []
 
-    The key is read as a plain header inside the one dependency each route has (a separate
-    ``APIKeyHeader`` dependency would cost every request another dependency resolution), so
-    the scheme is added to the generated schema here; /docs then shows "Authorize".
-    """
-    generate = app.openapi
+    async def check(api_key: Annotated[str | None, Security(_api_key)]) -> None:
+        authorize(settings, api_key, scope)
 
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = generate()
-            schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
-            schemes[SECURITY_SCHEME] = {"type": "apiKey", "in": "header", "name": API_KEY_HEADER}
-            for path, operations in schema.get("paths", {}).items():
-                if path.startswith(prefix):
-                    for operation in operations.values():
-                        operation["security"] = [{SECURITY_SCHEME: []}]
-            app.openapi_schema = schema
-        return app.openapi_schema
+    check.__name__ = f"require_{scope}"
+    return [Depends(check)]
 
-    app.openapi = openapi  # type: ignore[method-assign]
+
+def auth_responses(settings: Settings) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` of a guarded router (none while the service runs open)."""
+    if not settings.api_keys:
+        return {}
+    return {
+        401: {"description": "Missing or unknown API key", "model": ErrorOut},
+        403: {"description": "The API key lacks the scope", "model": ErrorOut},
+    }

@@ -78,7 +78,12 @@ def validation_message(errors: Any) -> str:
     parts = []
     for err in errors:
         loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "request"
-        parts.append(f"{loc}: {err.get('msg', 'invalid value')}")
+        message = f"{loc}: {err.get('msg', 'invalid value')}"
+        given = err.get("input")
+        if isinstance(given, str | int | float) and not isinstance(given, bool):
+            shown = repr(given)
+            message += f" (got {shown if len(shown) <= 40 else shown[:37] + '...'})"
+        parts.append(message)
     return join_messages(parts)
 
 

@@ -137,6 +137,8 @@ class ObservabilityMiddleware:
             await self.app(scope, receive, send_wrapper)
         finally:
             route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = (
+                getattr(route, "path_format", None) or getattr(route, "path", None) or "unmatched"
+            )
             method = scope["method"] if scope["method"] in _METHODS else "OTHER"
             self.metrics.observe(template, method, status, time.perf_counter() - start)

@@ -15,8 +15,9 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from recsys.store.catalog_view import CatalogView
 from serving.metrics import SCOPE_VERSION_KEY
-from serving.ranking import CatalogView, Scored
+from serving.ranking import Ranked
 
 if TYPE_CHECKING:
     from serving.service import Answer
@@ -53,11 +54,18 @@ def score_json(score: float) -> bytes:
     return out
 
 
+_SOURCE_JSON = {
+    source: b',"source":' + orjson.dumps(source)
+    for source in ("personal", "segment", "similar", "popular", "realtime")
+}
+
+
 class ItemEncoder:
     """One version's items as ready-made JSON fragments, so an answer is a byte join.
 
-    Item ``{"item_id": ..., "score": ..., "name": ..., "category": ..., "price": ...}`` (the
-    catalog facts only when known) is ``head[i] + score + tail[i]``; built once per version.
+    Item ``{"item_id": ..., "score": ..., "source": ..., "name": ..., "category": ...,
+    "price": ...}`` (the catalog facts only when known) is
+    ``head[i] + score + source + tail[i]``; built once per version.
     """
 
     def __init__(self, view: CatalogView) -> None:
@@ -69,17 +77,17 @@ class ItemEncoder:
             known = {key: value for key, value in facts.items() if value is not None}
             self.tail.append(b"," + orjson.dumps(known)[1:] if known else b"}")
 
-    def items(self, items: Iterable[Scored]) -> bytes:
+    def items(self, items: Iterable[Ranked]) -> bytes:
         """The JSON array of ``items`` (ids unknown to the catalog get no facts)."""
-        index, head, tail = self.index, self.head, self.tail
+        index, head, tail, sources = self.index, self.head, self.tail, _SOURCE_JSON
         parts = []
-        for item_id, score in items:
+        for item_id, score, source in items:
             i = index.get(item_id)
             if i is None:
                 unknown = b'{"item_id":' + orjson.dumps(item_id) + b',"score":'
-                parts.append(unknown + score_json(score) + b"}")
+                parts.append(unknown + score_json(score) + sources[source] + b"}")
             else:
-                parts.append(head[i] + score_json(score) + tail[i])
+                parts.append(head[i] + score_json(score) + sources[source] + tail[i])
         return b"[" + b",".join(parts) + b"]"
 
 

@@ -1,105 +1,20 @@
 """Pure list logic on the request path: filters, the fallback chain and session blending.
 
-No I/O here. Lists are ``[(item_id, score), ...]`` best first, as the store returns them.
+No I/O and no stored formats here: lists arrive from :mod:`recsys.store.reader` as
+``[(item_id, score), ...]`` best first, and leave as ``(item_id, score, source)`` so that
+every item of an answer says which rung it came from.
 """
 
 from __future__ import annotations
 
-import math
-import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from recsys.errors import StoreError
-from recsys.store import Catalog
-from recsys.store.codec import FLAG_INDEX_U16, FLAG_SCORE_F16, FORMAT_VERSION, HEADER_SIZE
+from recsys.store.catalog_view import CatalogView, Scored
 from serving.schemas import Source
 
-Scored = tuple[str, float]
-
-_KNOWN_FLAGS = FLAG_INDEX_U16 | FLAG_SCORE_F16
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class CatalogView:
-    """One version's catalog as plain Python lookups (a dict and lists) for the request path.
-
-    Built once per version; per request an item costs one dict lookup and a list index, with
-    no numpy scalar boxing.
-    """
-
-    ids: list[str]
-    index: dict[str, int]
-    name: list[str | None]
-    category: list[str | None]
-    price: list[float | None]
-    in_stock: list[bool]
-
-    @classmethod
-    def from_catalog(cls, catalog: Catalog) -> CatalogView:
-        ids = [str(i) for i in catalog.ids.tolist()]
-        return cls(
-            ids=ids,
-            index=dict(zip(ids, range(len(ids)), strict=True)),
-            name=[None if v is None else str(v) for v in catalog.name.tolist()],
-            category=[None if v is None else str(v) for v in catalog.category.tolist()],
-            price=[None if math.isnan(p) else p for p in catalog.price.tolist()],
-            in_stock=[bool(s) for s in catalog.in_stock.tolist()],
-        )
-
-    def __contains__(self, item_id: object) -> bool:
-        return item_id in self.index
-
-    def __len__(self) -> int:
-        return len(self.index)
-
-    def category_of(self, item_id: str) -> str | None:
-        i = self.index.get(item_id)
-        return None if i is None else self.category[i]
-
-    def decode(self, value: bytes) -> list[Scored]:
-        """A stored ranked list of this version as ``(item_id, score)`` pairs.
-
-        The same answer as ``Catalog.pairs(decode_list(value))`` (and the same StoreError
-        for a malformed value), with :mod:`struct` instead of numpy: about half the time for
-        the short lists of a request.
-        """
-        indices, scores = self._unpack(value)
-        return list(zip(map(self.ids.__getitem__, indices), scores, strict=True))
-
-    def item_set(self, value: bytes) -> frozenset[str]:
-        """The item ids of a stored ranked list (scores unread), e.g. to exclude them."""
-        return frozenset(map(self.ids.__getitem__, self._unpack(value, scores=False)[0]))
-
-    def _unpack(
-        self, value: bytes, *, scores: bool = True
-    ) -> tuple[tuple[int, ...], tuple[float, ...]]:
-        """Catalog indices and scores of a stored list (see :mod:`recsys.store.codec`)."""
-        size = len(value)
-        if size < HEADER_SIZE:
-            raise StoreError(f"corrupt ranked list: {size} bytes, shorter than the 4-byte header")
-        fmt, flags, n = value[0], value[1], value[2] | (value[3] << 8)
-        if fmt != FORMAT_VERSION or flags & ~_KNOWN_FLAGS:
-            raise StoreError(
-                f"unsupported ranked list format {fmt} (flags {flags:#04x}); this reader knows "
-                f"format {FORMAT_VERSION}"
-            )
-        wide_index, wide_score = not flags & FLAG_INDEX_U16, not flags & FLAG_SCORE_F16
-        index_end = HEADER_SIZE + n * (4 if wide_index else 2)
-        expected = index_end + n * (4 if wide_score else 2)
-        if size != expected:
-            raise StoreError(
-                f"corrupt ranked list: {size} bytes for {n} entries, expected {expected}"
-            )
-        indices = struct.unpack_from(f"<{n}{'I' if wide_index else 'H'}", value, HEADER_SIZE)
-        if n and max(indices) >= len(self.ids):
-            raise StoreError(
-                f"ranked list refers to item index {max(indices)} but the catalog has "
-                f"{len(self.ids)} items (list and catalog from different versions?)"
-            )
-        if not scores:
-            return indices, ()
-        return indices, struct.unpack_from(f"<{n}{'f' if wide_score else 'e'}", value, index_end)
+#: An answered item: ``(item_id, score, source)``.
+Ranked = tuple[str, float, Source]
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,22 +35,21 @@ class Filters:
 
 def pick(
     rungs: Iterable[Rung], k: int, catalog: CatalogView, filters: Filters
-) -> tuple[Source, list[Scored]]:
+) -> tuple[Source, list[Ranked]]:
     """Walk the rungs in order and keep the first ``k`` allowed, distinct items.
 
     An item is dropped when it is excluded, already taken from an earlier rung, out of stock,
     or outside the requested category. Items unknown to the catalog are kept (nothing says
     they are unavailable) unless a category is requested. The returned source is the first
-    rung that contributed an item (the last rung's when none did).
+    rung that contributed an item (the last rung's when none did); each item carries its own.
     """
-    taken: list[Scored] = []
+    taken: list[Ranked] = []
     seen: set[str] = set()
     exclude, category = filters.exclude, filters.category
     index, in_stock, categories = catalog.index, catalog.in_stock, catalog.category
-    source: Source | None = None
     last: Source = "popular"
     for rung in rungs:
-        last = rung.source
+        last = source = rung.source
         for item_id, score in rung.items:
             if item_id in seen or item_id in exclude:
                 continue
@@ -145,16 +59,18 @@ def pick(
                 continue
             if category is not None and (i is None or categories[i] != category):
                 continue
-            taken.append((item_id, score))
-            if source is None:
-                source = rung.source
+            taken.append((item_id, score, source))
             if len(taken) >= k:
-                return source, taken
-    return (source or last), taken
+                return taken[0][2], taken
+    return (taken[0][2] if taken else last), taken
 
 
 def interleave(first: Sequence[Scored], second: Sequence[Scored]) -> list[Scored]:
-    """Alternate two ranked lists (first[0], second[0], first[1], ...), keeping first copies."""
+    """Alternate two ranked lists (first[0], second[0], first[1], ...), keeping first copies.
+
+    Only for versions published before bundles carried the all-purchases answer (customer
+    field ``all``); newer versions serve that evaluated list as it is.
+    """
     out: list[Scored] = []
     seen: set[str] = set()
     for i in range(max(len(first), len(second))):

@@ -1,6 +1,9 @@
 """A multiplexed Redis connection for the request path.
 
-redis-py's asyncio client spends 60-130 µs of CPU per command (a pooled connection taken and
+Kept because it measures: a recommendation request costs 1.17M instructions with it and 1.42M
+with redis-py's asyncio client (callgrind, in process; benchmarks/bench_request_path.py
+reports the same comparison in CPU time). redis-py's asyncio client spends 60-130 µs of CPU
+per command (a pooled connection taken and
 released under locks, asyncio streams, a timeout context, retries, observability hooks), and a
 recommendation request needs only one read, so that was most of a request's cost. Here ONE
 connection carries every request's commands: a command is written at once and its future
@@ -8,8 +11,8 @@ queued; Redis answers in order (RESP), hiredis parses the replies, and each repl
 oldest waiting future. Concurrent requests are thereby pipelined for free (about 10 µs of CPU
 per command under load).
 
-Scope: the read commands the service uses (GET, HGET, HGETALL, HKEYS, and a non-transactional
-pipeline of them) over TCP (``redis://``) or a Unix socket (``unix://``), with the user,
+Scope: exactly the read commands the store reader sends on the request path (GET, HGET,
+HGETALL, and a non-transactional pipeline of them; nothing else can be sent) over TCP (``redis://``) or a Unix socket (``unix://``), with the user,
 password and database of the URL. :func:`supports` says whether a URL can be served this way
 (``rediss://`` cannot: the app then uses redis-py's client, which has the same methods).
 
@@ -280,25 +283,19 @@ class MultiplexedRedis:
         raise AssertionError("unreachable")
 
     # -- commands (the redis-py method names and reply types) ---------------------------
-    async def execute_command(self, *args: Any) -> Reply:
+    async def _command(self, *args: Any) -> Reply:
         """One command (``"GET", key``); the raw reply (bytes, list, int or None)."""
         (reply,) = await self._execute(hiredis.pack_command(args), 1)
         return reply
 
     async def get(self, key: bytes | str) -> bytes | None:
-        return await self.execute_command(b"GET", key)
+        return await self._command(b"GET", key)
 
     async def hget(self, key: bytes | str, field: bytes | str) -> bytes | None:
-        return await self.execute_command(b"HGET", key, field)
+        return await self._command(b"HGET", key, field)
 
     async def hgetall(self, key: bytes | str) -> dict[bytes, bytes]:
-        return _as_dict(await self.execute_command(b"HGETALL", key))
-
-    async def hkeys(self, key: bytes | str) -> list[bytes]:
-        return list(await self.execute_command(b"HKEYS", key))
-
-    async def ping(self) -> bool:
-        return bool(await self.execute_command(b"PING") == b"PONG")
+        return _as_dict(await self._command(b"HGETALL", key))
 
     def pipeline(self, transaction: bool = False) -> Pipeline:
         """Commands sent together and answered together (never a MULTI transaction)."""

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-# External ids on the wire: 1-128 characters of letters, digits and ``. _ : -``.
-ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
+from recsys.data.ids import ID_DESCRIPTION, ID_PATTERN, MAX_ID_LENGTH
+
 # Categories are free text, but short and without control characters.
-CATEGORY_PATTERN = r"^[^\x00-\x1f\x7f]{1,128}$"
+CATEGORY_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]{1,128}$"
 
-ExternalId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+#: An external id on the wire: the one id alphabet of ingest (recsys.data.ids).
+ExternalId = Annotated[
+    str,
+    StringConstraints(pattern=ID_PATTERN, min_length=1, max_length=MAX_ID_LENGTH),
+    Field(description=ID_DESCRIPTION),
+]
 
-Source = Literal["personal", "segment", "similar", "popular"]
-Channel = Literal["web", "email"]
+#: Which rung of the fallback chain an answer (and each of its items) came from.
+Source = Literal["personal", "segment", "similar", "popular", "realtime"]
+#: Where a list is shown: selects the channel's rules (and, once offers land, its offers).
+Channel = Literal["web", "email", "app"]
 
 
 class _Out(BaseModel):
@@ -35,10 +42,12 @@ class ErrorOut(_Out):
 
 
 class ItemOut(_Out):
-    """One recommended item: its id, the score of the list it came from, and catalog facts."""
+    """One recommended item: its id, the score and rung of the list it came from, and
+    catalog facts."""
 
     item_id: str
     score: float
+    source: Source
     name: str | None = None
     category: str | None = None
     price: float | None = None
@@ -48,7 +57,7 @@ class RecommendationsOut(_Out):
     """A customer's list. ``source`` is the rung that answered: personal, segment or popular."""
 
     customer_id: str
-    model_version: str | None
+    model_version: str
     source: Source
     items: list[ItemOut]
 
@@ -58,32 +67,15 @@ class SimilarOut(_Out):
     entirely from the popular items of the same category)."""
 
     item_id: str
-    model_version: str | None
+    model_version: str
     source: Source
     items: list[ItemOut]
-
-
-class SessionIn(BaseModel):
-    """An anonymous visitor's items (viewed, in cart); unknown ids are ignored."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    # The hard cap is max_ids' upper bound; the configured max_ids is checked by the route.
-    item_ids: list[ExternalId] = Field(
-        default_factory=list,
-        max_length=10_000,
-        description="Items the visitor looked at or has in the cart (at most max_ids).",
-    )
-    # Strict, as on the GET routes: "3" and 2.0 are not numbers of items.
-    k: StrictInt | None = Field(
-        None, description="Number of items to return, 1..max_k (default: the service's)."
-    )
 
 
 class SessionOut(_Out):
     """Suggestions for a session: ``source`` is ``similar`` or ``popular``."""
 
-    model_version: str | None
+    model_version: str
     source: Source
     items: list[ItemOut]
 

@@ -19,20 +19,19 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import cast
 
 import redis
 
 from recsys.errors import StoreError
 from recsys.store import GLOBAL_SEGMENT, StoreReader
-from recsys.store import keys as K
 from recsys.store.connection import redact_url
+from recsys.store.reader import CustomerRecord
 from serving.errors import ApiError
-from serving.fallback import Snapshot, Snapshots
 from serving.metrics import Metrics
-from serving.ranking import Filters, Rung, Scored, blend, interleave, pick
+from serving.ranking import Filters, Ranked, Rung, blend, interleave, pick
 from serving.schemas import Source
 from serving.settings import Settings
+from serving.snapshots import Snapshot, Snapshots
 
 logger = logging.getLogger("serving")
 
@@ -40,7 +39,8 @@ logger = logging.getLogger("serving")
 STORE_FAILURES = (redis.RedisError, OSError, StoreError)
 
 _LOG_EVERY = 10.0  # seconds between two log lines about failures of one operation
-_REC, _AGAIN, _SEGMENT = K.FIELD_RECOMMENDATIONS, K.FIELD_BUY_AGAIN, K.FIELD_SEGMENT
+# Customer record fields (see recsys.store.reader.CustomerRecord).
+_REC, _AGAIN, _ALL, _SEGMENT = "rec", "again", "all", "seg"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +49,7 @@ class Answer:
 
     version: str
     source: Source
-    items: list[Scored]
+    items: list[Ranked]
     snapshot: Snapshot
     degraded: bool
 
@@ -191,9 +191,18 @@ class Service:
                 self._failed(endpoint, exc)
         return self._fallback(endpoint)
 
-    def _answer(self, endpoint: str, ctx: _Context, source: Source, items: list[Scored]) -> Answer:
+    def _answer(self, endpoint: str, ctx: _Context, source: Source, items: list[Ranked]) -> Answer:
         self.metrics.answered(endpoint, source)
         return Answer(ctx.version, source, items, ctx.snapshot, degraded=not ctx.live)
+
+    @staticmethod
+    def _check_category(ctx: _Context, category: str | None) -> None:
+        if category is not None and category not in ctx.snapshot.view.categories:
+            raise ApiError(
+                422,
+                "unknown_category",
+                f"query.category: {category!r} is not a category of model version {ctx.version}",
+            )
 
     # -- endpoints ----------------------------------------------------------------------
     async def for_customer(
@@ -207,49 +216,57 @@ class Service:
     ) -> Answer:
         """A customer's top ``k``: personal, then their segment's popular, then popular.
 
-        Already-purchased items (the personal list never has them; the buy-again list names
-        them for the other rungs) are left out unless ``include_purchased``, which merges the
-        buy-again list into the personal rung (interleaved, personal first).
+        The personal rung is the bundle's evaluated list: the default answer (``rec``), or
+        with ``include_purchased`` the all-purchases answer (``all``). Items the customer
+        bought (``again``) are left out of every rung unless ``include_purchased``.
+        Raises ApiError 422 for a category the version's catalog does not have.
         """
         endpoint = "recommendations"
         ctx = await self._context(endpoint)
-        record: dict[bytes, bytes] = {}  # the customer's HASH: lists and text fields
-        rungs: list[Rung] = []
+        self._check_category(ctx, category)
+        record: CustomerRecord | None = None
         if ctx.live:
             try:
-                # Binary client (checked by StoreReader): fields and values are bytes.
-                record = cast(
-                    dict[bytes, bytes],
-                    await self.reader.client.hgetall(
-                        K.customer_key(self.reader.namespace, ctx.version, customer_id)
-                    ),
-                )
-                if record:  # an unknown customer has none
-                    view = ctx.snapshot.view
-                    personal = view.decode(record[_REC]) if _REC in record else []
-                    again = record.get(_AGAIN)
-                    if include_purchased:
-                        personal = interleave(personal, view.decode(again) if again else [])
-                    elif again:
-                        bought = view.item_set(again)
-                        exclude = exclude | bought if exclude else bought
-                    rungs.append(Rung("personal", personal))
+                record = await self.reader.customer(ctx.version, customer_id)
             except STORE_FAILURES as exc:
                 self._failed(endpoint, exc)
                 ctx = self._fallback(endpoint)
-                record, rungs = {}, []
+        rungs: list[Rung] = []
+        segment = ""
+        if record is not None:
+            if include_purchased:
+                if _ALL in record:
+                    personal = record[_ALL]
+                else:  # a version published before bundles carried the evaluated list
+                    personal = interleave(record.get(_REC, []), record.get(_AGAIN, []))
+            else:
+                personal = record.get(_REC, [])
+                bought = record.item_ids(_AGAIN)
+                exclude = exclude | bought if exclude else bought
+            rungs.append(Rung("personal", personal))
+            segment = record.text.get(_SEGMENT, "")
         snap = ctx.snapshot
-        segment = record.get(_SEGMENT, b"").decode(errors="replace")
-        if segment and segment != GLOBAL_SEGMENT and segment in snap.popular:
-            rungs.append(Rung("segment", snap.popular[segment]))
+        if segment and segment != GLOBAL_SEGMENT:
+            segment_popular = snap.popular_of(segment)
+            if segment_popular is not None:
+                rungs.append(Rung("segment", segment_popular))
         rungs.append(Rung("popular", snap.global_popular))
         source, items = pick(rungs, k, snap.view, Filters(exclude, category))
         return self._answer(endpoint, ctx, source, items)
 
-    async def similar(self, item_id: str, k: int) -> Answer:
-        """Items similar to ``item_id``, topped up with popular items of its category.
+    async def similar(
+        self,
+        item_id: str,
+        k: int,
+        *,
+        category: str | None = None,
+        exclude: frozenset[str] = frozenset(),
+    ) -> Answer:
+        """Items similar to ``item_id``, topped up with popular items of its category (or of
+        the requested ``category``); never the item itself nor ``exclude``.
 
-        Raises ApiError 404 for an item the version's catalog does not know.
+        Raises ApiError 404 for an item the version's catalog does not know, 422 for a
+        category it does not have.
         """
         endpoint = "similar"
         ctx = await self._context(endpoint)
@@ -259,25 +276,21 @@ class Service:
                 "unknown_item",
                 f"item {item_id!r} is not in the catalog of model version {ctx.version}",
             )
-        similar: list[Scored] = []
+        self._check_category(ctx, category)
+        similar: list[tuple[str, float]] = []
         if ctx.live:
             try:
-                raw = cast(
-                    bytes | None,
-                    await self.reader.client.hget(
-                        K.item_key(self.reader.namespace, ctx.version, item_id), K.FIELD_SIMILAR
-                    ),
-                )
-                similar = [] if raw is None else ctx.snapshot.view.decode(raw)
+                similar = await self.reader.similar(ctx.version, item_id) or []
             except STORE_FAILURES as exc:
                 self._failed(endpoint, exc)
                 ctx = self._fallback(endpoint)
         snap = ctx.snapshot
         rungs = [
             Rung("similar", similar),
-            Rung("popular", snap.popular_in(snap.view.category_of(item_id))),
+            Rung("popular", snap.popular_in(category or snap.view.category_of(item_id))),
         ]
-        source, items = pick(rungs, k, snap.view, Filters(frozenset({item_id})))
+        filters = Filters(exclude | {item_id}, category)
+        source, items = pick(rungs, k, snap.view, filters)
         return self._answer(endpoint, ctx, source, items)
 
     async def session(self, item_ids: Sequence[str], k: int) -> Answer:
@@ -288,10 +301,11 @@ class Service:
         endpoint = "session"
         ctx = await self._context(endpoint)
         known = [i for i in dict.fromkeys(item_ids) if i in ctx.snapshot.view]
-        lists: list[list[Scored]] = []
+        lists: list[list[tuple[str, float]]] = []
         if ctx.live and known:
             try:
-                lists = await self._similar_lists(ctx, known)
+                found = await self.reader.similar_many(ctx.version, known)
+                lists = [lst for lst in found if lst]
             except STORE_FAILURES as exc:
                 self._failed(endpoint, exc)
                 ctx = self._fallback(endpoint)
@@ -301,21 +315,10 @@ class Service:
         source, items = pick(rungs, k, snap.view, Filters(frozenset(item_ids)))
         return self._answer(endpoint, ctx, source, items)
 
-    async def _similar_lists(self, ctx: _Context, item_ids: list[str]) -> list[list[Scored]]:
-        """The similar lists of several items in one pipeline (one round trip)."""
-        pipe = self.reader.client.pipeline(transaction=False)
-        for item_id in item_ids:
-            pipe.hget(K.item_key(self.reader.namespace, ctx.version, item_id), K.FIELD_SIMILAR)
-        try:
-            raws = await pipe.execute()
-        except redis.RedisError as exc:
-            raise StoreError(f"reading similar items: {type(exc).__name__}: {exc}") from exc
-        return [ctx.snapshot.view.decode(raw) for raw in raws if raw is not None]
-
     async def model(self) -> tuple[str, dict]:
         """The version answering now and its manifest."""
         ctx = await self._context("model")
-        return ctx.version, ctx.snapshot.manifest
+        return ctx.version, ctx.snapshot.data.manifest
 
     async def readiness(self) -> Readiness:
         """Ask Redis directly (ignoring the pause after failures) whether a version is served."""

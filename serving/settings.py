@@ -1,19 +1,18 @@
 """Service settings, read from ``RECSYS_*`` environment variables.
 
-``get_settings()`` reads the environment once (cached). The app resolves its settings once,
-at start-up: the ``settings`` given to :func:`serving.app.create_app`, else ``get_settings``
-(or what a test put in ``app.dependency_overrides[get_settings]``). Requests then read them
-from the app's service, which costs nothing per request (a dependency override would make
-FastAPI re-analyse the dependency on every request).
+``get_settings()`` reads the environment once (cached). :func:`serving.app.create_app` takes
+its settings once, when it builds the app (the OpenAPI document states their bounds):
+the ``settings`` given, else ``get_settings()``.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
+import orjson
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from recsys.errors import ConfigError
 from recsys.store.keys import check_namespace
@@ -36,6 +35,10 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     namespace: str = "recsys"
     api_keys: dict[str, list[Scope]] = Field(default_factory=dict)
+    # Origins a browser may call the API from (CORS), e.g. ``RECSYS_CORS_ORIGINS=
+    # https://shop.example,https://www.shop.example`` or a JSON list; ``*`` allows any.
+    # Empty: no CORS headers (same-origin and server-to-server callers only).
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     default_k: int = Field(default=10, ge=1)
     max_k: int = Field(default=100, ge=1, le=1000)
@@ -61,6 +64,16 @@ class Settings(BaseSettings):
     # ~100k long-lived objects of the libraries and snapshots (each cost ~50 ms, several per
     # second under load). Off in tests that start many apps in one process.
     gc_freeze: bool = True
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return orjson.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
 
     @field_validator("namespace")
     @classmethod

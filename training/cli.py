@@ -92,20 +92,40 @@ def _job_config(
 @app.command()
 def generate(
     out: Annotated[Path, typer.Option("--out", help="Directory to write the shop into.")],
+    kind: Annotated[
+        str,
+        typer.Option(
+            "--kind",
+            help="retail (repeat-heavy), marketplace (view-heavy) or ratings (no repeats).",
+        ),
+    ] = "retail",
     customers: int = 2000,
-    items: int = 500,
-    days: int = 180,
+    items: Annotated[
+        int | None, typer.Option(help="Catalogue size [default: 500, 5000, 2000 by kind].")
+    ] = None,
+    days: Annotated[
+        int | None, typer.Option(help="Period in days [default: 180, 14, 365 by kind].")
+    ] = None,
     seed: int = 0,
     quiet: Quiet = False,
 ) -> None:
     """Generate a synthetic shop with planted structure (deterministic for a seed)."""
-    from recsys.data.synthetic import generate_shop
+    from recsys.data.synthetic.shop import generate_shop
 
     rep = Reporter(quiet)
-    with rep.step(f"Generating {customers:,} customers x {items:,} items over {days} days"):
-        shop = generate_shop(customers=customers, items=items, days=days, seed=seed)
+    with rep.step(f"Generating a {kind} shop of {customers:,} customers"):
+        shop = generate_shop(
+            customers=customers,
+            items=items,
+            days=days,
+            seed=seed,
+            kind=kind,  # type: ignore[arg-type]
+        )
         paths = shop.write(out)
-    rep.info(f"  {len(shop.events):,} events; files: " + ", ".join(str(p) for p in paths.values()))
+    rep.info(
+        f"  {len(shop.items):,} items over {(shop.end - shop.start).days} days, "
+        f"{len(shop.events):,} events; files: " + ", ".join(str(p) for p in paths.values())
+    )
 
 
 @app.command()
@@ -274,6 +294,115 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 1
     return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Customers: segments, churn, CLV and the CX report (recsys.customers; training/segments.py,
+# training/report.py). A self-contained block: registered before the entry point runs.
+# ---------------------------------------------------------------------------------------------
+
+
+@app.command()
+def segments(
+    events: Annotated[Path, typer.Option("--events", help="Events or orders file (CSV/Parquet).")],
+    out: Annotated[Path, typer.Option("--out", help="Directory for segments.parquet/.json.")],
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Summary date (default: day after the data).")
+    ] = None,
+    horizon_days: Annotated[
+        int | None, typer.Option("--horizon-days", min=1, help="CLV/expected-orders horizon.")
+    ] = None,
+    items: Annotated[Path | None, typer.Option("--items", help="Items file (categories).")] = None,
+    previous: Annotated[
+        Path | None, typer.Option("--previous", help="An earlier segments directory.")
+    ] = None,
+    preset: Preset = None,
+    config: ConfigFile = None,
+    quiet: Quiet = False,
+) -> None:
+    """RFM segments, clusters, P(alive), churn risk and CLV for every customer."""
+    from training.segments import run_segments
+
+    cfg = load_config(config)
+    if preset:
+        cfg = cfg.with_overrides(ingest={"preset": preset})
+    if horizon_days:
+        cfg = cfg.with_overrides(customers={"horizon_days": horizon_days})
+    rep = Reporter(quiet)
+    job = run_segments(
+        events,
+        out_dir=out,
+        config=cfg,
+        as_of=as_of,
+        items_path=items,
+        previous_dir=previous,
+        reporter=rep,
+    )
+    p = job.result.params
+    bg, churn = p["bgnbd"], p["churn"]
+    rep.info(
+        f"  {p['n_customers']:,} customers as of {p['as_of']}; BG/NBD "
+        + (
+            f"r={bg['r']:.3g} alpha={bg['alpha']:.3g} a={bg['a']:.3g} b={bg['b']:.3g}"
+            if bg.get("r") is not None
+            else f"fallback ({bg.get('error')})"
+        )
+        + f"; churn model: {churn['chosen']}"
+    )
+    typer.echo(str(out))
+
+
+@app.command()
+def report(
+    bundle: Annotated[
+        Path, typer.Option("--bundle", help="Directory with segments.parquet/.json.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("report.html"),
+    surveys: Annotated[
+        Path | None, typer.Option("--surveys", help="customer_id, timestamp, metric, score.")
+    ] = None,
+    tickets: Annotated[
+        Path | None,
+        typer.Option(
+            "--tickets",
+            help="ticket_id, customer_id, opened_at, first_response_at, resolved_at, contacts.",
+        ),
+    ] = None,
+    quiet: Quiet = False,
+) -> None:
+    """A self-contained HTML report: cohorts, CLV, RFM, clusters, churn, NPS/CSAT/CES, tickets."""
+    from training.report import run_report
+
+    rep = Reporter(quiet)
+    with rep.step(f"Writing {out}"):
+        result = run_report(bundle, out, surveys=surveys, tickets=tickets)
+    rep.info(f"  {result.figures} figures, {len(result.sections)} sections")
+    typer.echo(str(out))
+
+
+@app.command("generate-cx")
+def generate_cx_files(
+    shop: Annotated[Path, typer.Option("--shop", help="A generated shop directory.")],
+    surveys: int = 6000,
+    tickets: int = 2000,
+    seed: int = 0,
+) -> None:
+    """Write planted surveys.csv and tickets.csv for the customers of a generated shop."""
+    from recsys.customers.synthetic import generate_cx
+    from recsys.data.io import read_table
+
+    customers = read_table(shop / "customers.csv", columns=["customer_id"])["customer_id"]
+    events = read_table(shop / "events.parquet", columns=["timestamp"])["timestamp"]
+    data = generate_cx(
+        customers.to_numpy(),
+        events.min(),
+        events.max(),
+        surveys=surveys,
+        tickets=tickets,
+        seed=seed,
+    )
+    paths = data.write(shop)
+    typer.echo(", ".join(str(p) for p in paths.values()))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import typer
 from recsys import columns as C
 from recsys.cli_options import Host, Port, new_app, run_app
 from recsys.config import Config
-from recsys.data.synthetic import generate_shop
+from recsys.data.synthetic.shop import generate_shop
 from recsys.store.connection import connect, resolve_redis_url
 from recsys.store.publish import publish
 from training.progress import Reporter

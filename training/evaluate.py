@@ -19,9 +19,11 @@ import pandas as pd
 
 from recsys.artifacts import ArtifactOptions, build_artifacts, staged_bundle
 from recsys.config import Config
+from recsys.data.catalogs import load_items
 from recsys.data.dataset import build_dataset
+from recsys.data.events import load_events
 from recsys.data.presets import resolve_ingest_config
-from recsys.data.validate import RejectReport, load_events, load_items
+from recsys.data.rejects import RejectReport
 from recsys.evaluation import METRICS, EvaluationResult
 from recsys.evaluation.candidates import Comparison, compare_candidates
 from recsys.manifest import Manifest, ProtocolFigures

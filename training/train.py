@@ -20,9 +20,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from recsys.artifacts import ArtifactOptions, build_artifacts, staged_bundle
 from recsys.config import Config
+from recsys.data.catalogs import items_from_events, load_customers, load_items
 from recsys.data.dataset import build_dataset
+from recsys.data.events import load_events
 from recsys.data.presets import resolve_ingest_config
-from recsys.data.validate import items_from_events, load_customers, load_events, load_items
 from recsys.errors import ConfigError, DataError
 from recsys.evaluation import METRICS, EvaluationResult
 from recsys.evaluation.candidates import Comparison, compare_candidates

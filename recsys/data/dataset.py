@@ -122,7 +122,7 @@ def build_dataset(
     Parameters
     ----------
     events:
-        Clean events (canonical columns; see :func:`recsys.data.validate.validate_events`).
+        Clean events (canonical columns; see :func:`recsys.data.events.validate_events`).
         ``event_type`` and ``quantity`` are optional (purchase, 1).
     config:
         Event weights, quantity handling and time decay.

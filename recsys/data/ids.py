@@ -21,17 +21,28 @@ from recsys.errors import UnknownIdError
 MissingPolicy = Literal["error", "skip", "ignore"]
 
 #: The one id alphabet, from ingest to the API: 1 to ``MAX_ID_LENGTH`` characters, any Unicode
-#: except control characters (C0, DEL, C1), no leading or trailing white space. Ingest rejects
+#: except control characters (C0, DEL, C1), no leading or trailing white space, not ``.`` or
+#: ``..``. Ingest rejects
 #: other ids with a reason (:func:`id_problem`); the API accepts every id matching this, so
 #: any published id is reachable (percent-encoded in paths).
 MAX_ID_LENGTH: Final = 128
-ID_PATTERN: Final = r"^(?!\s)[^\x00-\x1f\x7f-\x9f]{1,128}(?<!\s)$"
+_EDGE = r"[^\s\x00-\x1f\x7f-\x9f]"  # first and last character: no space, no control
+_EDGE_NOT_DOT = r"[^\s\x00-\x1f\x7f-\x9f.]"
+_INNER = r"[^\x00-\x1f\x7f-\x9f]"
+# "." and ".." are left out: URL clients remove them as dot segments, even percent-encoded.
+# No look-around, so JSON Schema, pydantic-core's Rust regex and Python's re all read it.
+ID_PATTERN: Final = (
+    f"^(?:{_EDGE_NOT_DOT}|{_EDGE_NOT_DOT}{_EDGE}|\\.{_EDGE_NOT_DOT}"
+    f"|{_EDGE}{_INNER}{{1,126}}{_EDGE})$"
+)
 ID_DESCRIPTION: Final = (
-    "1-128 characters, no control characters, no leading or trailing white space "
-    "(percent-encode it in a path)"
+    "1-128 characters, no control characters, no leading or trailing white space, "
+    "not '.' or '..' (percent-encode it in a path)"
 )
 _ID_RE: Final = re.compile(ID_PATTERN)
-_CONTROL_RE: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: The characters no id may contain (C0, DEL, C1), as a regular expression character class.
+CONTROL_CHARACTERS: Final = r"[\x00-\x1f\x7f-\x9f]"
+_CONTROL_RE: Final = re.compile(CONTROL_CHARACTERS)
 
 
 def is_valid_id(value: object) -> bool:
@@ -43,7 +54,8 @@ def id_problem(value: str) -> str | None:
     """Why ``value`` is not a valid external id (a short reason), or None when it is.
 
     Reasons: ``empty``, ``too_long`` (over ``MAX_ID_LENGTH`` characters),
-    ``control_character``, ``surrounding_space``.
+    ``control_character``, ``surrounding_space``, ``dot_segment`` (``.`` or ``..``, which
+    URL clients drop from paths).
     """
     if not value:
         return "empty"
@@ -53,6 +65,8 @@ def id_problem(value: str) -> str | None:
         return "control_character"
     if value != value.strip():
         return "surrounding_space"
+    if value in (".", ".."):
+        return "dot_segment"
     return None
 
 

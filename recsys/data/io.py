@@ -2,7 +2,8 @@
 
 CSV columns are read as text: ids keep their exact spelling (leading zeros, no ``13085.0``
 float artefacts), and a rejects file can echo a row exactly as it was read. Typed parsing
-(numbers, timestamps) happens in :mod:`recsys.data.validate`, where a failure becomes a
+(numbers, timestamps) happens in :mod:`recsys.data.parsing`, :mod:`recsys.data.timestamps` and
+:mod:`recsys.data.events`, where a failure becomes a
 reject reason instead of a crash. Parquet columns keep their stored types.
 """
 
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import csv
 import gzip
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +22,18 @@ from recsys.errors import DataError
 CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".txt.gz")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 _DELIMITERS = (",", ";", "\t", "|")
+_SNIFF_LINES = 200
+# "2,55", "-1.234,50": a decimal comma; "2.55": a decimal point.
+_COMMA_DECIMAL = re.compile(r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+),\d+")
+_POINT_DECIMAL = re.compile(r"[+-]?\d+\.\d+")
+
+
+@dataclass(frozen=True)
+class CsvDialect:
+    """How a CSV file is written: field separator and decimal mark."""
+
+    sep: str = ","
+    decimal: str = "."
 
 
 def table_format(path: str | Path) -> str:
@@ -34,13 +49,49 @@ def table_format(path: str | Path) -> str:
     )
 
 
-def _first_line(path: Path) -> str:
+def _first_lines(path: Path, n: int = 1) -> list[str]:
     opener = gzip.open if path.name.lower().endswith(".gz") else open
+    lines: list[str] = []
     try:
         with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
-            return fh.readline()
+            for line in fh:
+                lines.append(line)
+                if len(lines) >= n:
+                    break
     except (OSError, EOFError) as exc:
         raise DataError(f"cannot read {path}: {exc}") from None
+    return lines
+
+
+def _first_line(path: Path) -> str:
+    lines = _first_lines(path)
+    return lines[0] if lines else ""
+
+
+def sniff_csv(path: str | Path) -> CsvDialect:
+    """The separator (from the header line) and decimal mark (from the first rows) of a CSV.
+
+    The separator is the most frequent of ``,`` ``;`` tab ``|`` in the header. The decimal
+    mark is ``,`` when the separator is not ``,`` and the first rows hold more decimal-comma
+    numbers (``2,55``, ``1.234,50``) than decimal-point ones (``2.55``); else ``.``. A
+    Parquet file (typed numbers) gives the defaults.
+    """
+    p = Path(path)
+    if table_format(p) != "csv" or not p.is_file():
+        return CsvDialect()
+    lines = _first_lines(p, _SNIFF_LINES)
+    if not lines or not lines[0].strip():
+        return CsvDialect()
+    sep, _ = _header(lines[0])
+    if sep == ",":
+        return CsvDialect(sep, ".")
+    comma = point = 0
+    for row in csv.reader((line.rstrip("\r\n") for line in lines[1:]), delimiter=sep):
+        for cell in row:
+            cell = cell.strip()
+            comma += _COMMA_DECIMAL.fullmatch(cell) is not None
+            point += _POINT_DECIMAL.fullmatch(cell) is not None
+    return CsvDialect(sep, "," if comma > point else ".")
 
 
 def _header(line: str) -> tuple[str, list[str]]:
@@ -60,13 +111,16 @@ def _check_columns(path: Path, found: list[str], columns: list[str] | None) -> N
         raise DataError(f"{path}: missing column(s) {missing}; columns found: {found}")
 
 
-def _read_csv(path: Path, columns: list[str] | None) -> pd.DataFrame:
+def _read_csv(path: Path, columns: list[str] | None, sep: str | None) -> pd.DataFrame:
     if path.stat().st_size == 0:
         raise DataError(f"{path} is empty (0 bytes); expected a header line and rows")
     line = _first_line(path)
     if not line.strip():
         raise DataError(f"{path} is empty: no header line")
     delim, names = _header(line)
+    if sep is not None and sep != delim:
+        delim = sep
+        names = next(csv.reader([line.rstrip("\r\n")], delimiter=delim), [])
     _check_columns(path, names, columns)
     kwargs = {"sep": delim, "dtype": str, "usecols": columns}
     try:
@@ -104,7 +158,9 @@ def _read_parquet(path: Path, columns: list[str] | None) -> pd.DataFrame:
         raise DataError(f"cannot read Parquet file {path}: {reason}") from None
 
 
-def read_table(path: str | Path, *, columns: list[str] | None = None) -> pd.DataFrame:
+def read_table(
+    path: str | Path, *, columns: list[str] | None = None, sep: str | None = None
+) -> pd.DataFrame:
     """Read a CSV (``.csv``, ``.csv.gz``, ``.tsv``...) or Parquet file into a DataFrame.
 
     Parameters
@@ -115,6 +171,8 @@ def read_table(path: str | Path, *, columns: list[str] | None = None) -> pd.Data
         silently dropped).
     columns:
         Read only these columns; a missing one is an error that lists the columns found.
+    sep:
+        The CSV field separator, when detection from the header line is not wanted.
 
     Returns
     -------
@@ -132,5 +190,5 @@ def read_table(path: str | Path, *, columns: list[str] | None = None) -> pd.Data
         raise DataError(f"cannot read {p}: no such file")
     if not p.is_file():
         raise DataError(f"cannot read {p}: not a regular file")
-    frame = _read_csv(p, columns) if fmt == "csv" else _read_parquet(p, columns)
+    frame = _read_csv(p, columns, sep) if fmt == "csv" else _read_parquet(p, columns)
     return frame.reset_index(drop=True)

@@ -20,6 +20,7 @@ import pandas as pd
 
 from recsys import columns as C
 from recsys.config import IngestConfig
+from recsys.errors import DataError
 
 # UCI "Online Retail" (2010-2011) and "Online Retail II" (2009-2011) exports. The two releases
 # spell three columns differently; both spellings are mapped.
@@ -67,6 +68,9 @@ _ONLINE_RETAIL: dict[str, Any] = {
     "non_product_pattern": r"(?i)(?!DCGS)[^0-9]+|gift_\d+_\d+|test\d*|adjust\d*|c\d",
     # Invoice times are UK local time.
     "timezone": "Europe/London",
+    # Stock codes differ in letter case only by typing slips: 85123A and 85123a are one
+    # product (151 such codes in the 2009-10 file).
+    "id_case": "upper",
 }
 
 # 84.51 "The Complete Journey 2.0" (R package completejourney): transactions, products and
@@ -199,3 +203,15 @@ def map_columns(
     keep = [c for c in frame.columns if c in renames or c not in mapping]
     out = frame.loc[:, keep].rename(columns=renames)
     return out, mapping
+
+
+def missing_column_error(
+    where: str, missing: list[str], cfg: IngestConfig, found: Iterable[object]
+) -> DataError:
+    """The error for required columns ``missing`` after mapping: what was looked for and found."""
+    looked = {m: [s for s, t in cfg.column_map.items() if t == m] + [m] for m in missing}
+    tried = "; ".join(f"{m!r} (looked for {looked[m]})" for m in missing)
+    return DataError(
+        f"{where}: required column {tried} not found after column mapping; "
+        f"columns found: {[str(c) for c in found]}"
+    )

@@ -23,8 +23,11 @@ from recsys.store.versions import (
     active_version,
     delete_version,
     list_versions,
+    protect_version,
+    protected_versions,
     prune_versions,
     rollback,
+    unprotect_version,
 )
 
 __all__ = [
@@ -45,10 +48,13 @@ __all__ = [
     "encode_list",
     "encode_lists",
     "list_versions",
+    "protect_version",
+    "protected_versions",
     "prune_versions",
     "resolve_redis_url",
     "rollback",
     "start_embedded_server",
     "stop_embedded_server",
+    "unprotect_version",
     "write_bundle_tables",
 ]

@@ -35,7 +35,6 @@ OFFERS_FILE: Final = "offers.parquet"
 TABLES: Final = {
     "items": ITEMS_FILE,
     "recommendations": RECOMMENDATIONS_FILE,
-    # The include_purchased=true answer: the model's ranking with bought items allowed.
     "recommendations_all": RECOMMENDATIONS_ALL_FILE,
     "buy_again": BUY_AGAIN_FILE,
     "similar_items": SIMILAR_ITEMS_FILE,
@@ -48,6 +47,7 @@ REQUIRED_TABLES: Final = ("items", "recommendations", "similar_items", "popular"
 TABLE_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "items": (C.ITEM_ID,),
     "recommendations": (C.CUSTOMER_ID, C.RANK, C.ITEM_ID, C.SCORE),
+    # The include_purchased answer: like recommendations, already-purchased items allowed.
     "recommendations_all": (C.CUSTOMER_ID, C.RANK, C.ITEM_ID, C.SCORE),
     "buy_again": (C.CUSTOMER_ID, C.RANK, C.ITEM_ID, C.SCORE),
     "similar_items": (C.ITEM_ID, C.RANK, C.SIMILAR_ITEM_ID, C.SCORE),

@@ -23,6 +23,7 @@ item ids in index order and one array per attribute (``null`` for a missing valu
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, NamedTuple
@@ -148,8 +149,8 @@ def encode_list(
     return encode_lists(np.array([len(idx)]), idx, scores, score_dtype=score_dtype)[0]
 
 
-def decode_list(value: bytes | bytearray | memoryview) -> RankedList:
-    """Decode one value; raise StoreError if it is not a well-formed ranked list."""
+def _layout(value: bytes | bytearray | memoryview) -> tuple[int, bool, bool]:
+    """``(n, wide_index, wide_score)`` of a stored list; StoreError if it is malformed."""
     size = len(value)
     if size < HEADER_SIZE:
         raise StoreError(f"corrupt ranked list: {size} bytes, shorter than the 4-byte header")
@@ -159,16 +160,37 @@ def decode_list(value: bytes | bytearray | memoryview) -> RankedList:
             f"unsupported ranked list format {fmt} (flags {flags:#04x}); this reader knows "
             f"format {FORMAT_VERSION}"
         )
-    iw = 2 if flags & FLAG_INDEX_U16 else 4
-    sw = 2 if flags & FLAG_SCORE_F16 else 4
-    expected = HEADER_SIZE + n * (iw + sw)
+    wide_index, wide_score = not flags & FLAG_INDEX_U16, not flags & FLAG_SCORE_F16
+    expected = HEADER_SIZE + n * ((4 if wide_index else 2) + (4 if wide_score else 2))
     if size != expected:
         raise StoreError(f"corrupt ranked list: {size} bytes for {n} entries, expected {expected}")
-    idx = np.frombuffer(value, dtype="<u2" if iw == 2 else "<u4", count=n, offset=HEADER_SIZE)
+    return n, wide_index, wide_score
+
+
+def decode_list(value: bytes | bytearray | memoryview) -> RankedList:
+    """Decode one value as numpy arrays; raise StoreError if it is not a well-formed list."""
+    n, wide_index, wide_score = _layout(value)
+    iw = 4 if wide_index else 2
+    idx = np.frombuffer(value, dtype="<u4" if wide_index else "<u2", count=n, offset=HEADER_SIZE)
     sc = np.frombuffer(
-        value, dtype="<f2" if sw == 2 else "<f4", count=n, offset=HEADER_SIZE + n * iw
+        value, dtype="<f4" if wide_score else "<f2", count=n, offset=HEADER_SIZE + n * iw
     )
     return RankedList(idx.astype(np.int64), sc.astype(np.float32))
+
+
+def unpack_list(value: bytes, *, scores: bool = True) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    """Decode one value as Python tuples ``(indices, scores)``, with :mod:`struct`.
+
+    The same entries as :func:`decode_list` (and the same StoreError for a malformed value),
+    for the request path: for the short lists of a request it takes about half the time of
+    building numpy arrays and unboxing them. ``scores=False`` skips the scores (``()``).
+    """
+    n, wide_index, wide_score = _layout(value)
+    indices = struct.unpack_from(f"<{n}{'I' if wide_index else 'H'}", value, HEADER_SIZE)
+    if not scores:
+        return indices, ()
+    offset = HEADER_SIZE + n * (4 if wide_index else 2)
+    return indices, struct.unpack_from(f"<{n}{'f' if wide_score else 'e'}", value, offset)
 
 
 def _json_column(col: pd.Series) -> list[Any]:

@@ -1,16 +1,20 @@
 """Redis key names: pure functions, one place, exact bytes pinned by golden tests.
 
+What each key holds (type, fields, value formats, TTL) is declared in
+:mod:`recsys.store.families`; this module only spells the names.
+
 Layout (see ``docs/storage-format.md``)::
 
     {ns}:active                    STRING  id of the active version (the pointer)
     {ns}:versions                  ZSET    complete versions -> publish time (unix seconds)
     {ns}:pending                   SET     versions whose publish started and has not finished
     {ns}:lock                      STRING  publish lock (token, with a TTL)
+    {ns}:protected                 SET     versions pruning must keep (e.g. named by experiments)
     {ns}:v:{version}:manifest      STRING  the bundle's manifest.json
     {ns}:v:{version}:info          STRING  JSON publish statistics
     {ns}:v:{version}:catalog       STRING  JSON columnar catalog (item order = list indices)
     {ns}:v:{version}:popular       HASH    segment -> ranked list
-    {ns}:v:{version}:c:{customer}  HASH    field -> value (``rec``, ``again``, ``seg``)
+    {ns}:v:{version}:c:{customer}  HASH    field -> value (``rec``, ``again``, ``seg``, ``all``)
     {ns}:v:{version}:i:{item}      HASH    field -> ranked list (``sim``)
 
 No key carries a hash tag and no code path sends a multi-key command, so every key may live in
@@ -30,6 +34,8 @@ DEFAULT_NAMESPACE: Final = "recsys"
 # Per-customer HASH fields.
 FIELD_RECOMMENDATIONS: Final = b"rec"
 FIELD_BUY_AGAIN: Final = b"again"
+#: The ``include_purchased=true`` answer (the model's all-purchases ranking), as evaluated.
+FIELD_ALL_PURCHASES: Final = b"all"
 FIELD_SEGMENT: Final = b"seg"
 # Per-item HASH fields.
 FIELD_SIMILAR: Final = b"sim"
@@ -83,6 +89,11 @@ def pending_key(namespace: str) -> bytes:
 def lock_key(namespace: str) -> bytes:
     """The publish lock: one publisher per namespace at a time."""
     return _ns(namespace) + b":lock"
+
+
+def protected_key(namespace: str) -> bytes:
+    """SET of versions that pruning must keep (e.g. versions a running experiment names)."""
+    return _ns(namespace) + b":protected"
 
 
 def version_prefix(namespace: str, version: str) -> bytes:

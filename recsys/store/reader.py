@@ -1,16 +1,22 @@
-"""Async reads for the request path: one command per lookup, no scans.
+"""Async reads of published versions: the only code that knows how the service's data is keyed.
 
-A request resolves the active version once (:meth:`StoreReader.active_version`) and then reads
-only that version's keys, so a publish switching the pointer mid-request cannot mix versions.
-Lists are decoded with the catalog of the same version, cached in-process (a few versions).
+The service never builds a key or decodes a value: it asks this reader for records (a
+customer's lists, an item's similar items, a version's catalog and popular lists) as
+``(item_id, score)`` pairs. A request resolves the active version once
+(:meth:`StoreReader.active_version`) and then reads only that version's keys, so a publish
+switching the pointer mid-request cannot mix versions.
+
+Round trips: the pointer is one GET; a customer is one HGETALL; an item's similar list one
+HGET; several items' lists one pipeline of HGETs (cluster-safe: single-key commands only); a
+version's :class:`VersionData` (catalog, popular lists, manifest) two, once per version.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -19,22 +25,71 @@ import redis.asyncio
 
 from recsys.errors import ConfigError, StoreError
 from recsys.store import keys as K
-from recsys.store.codec import Catalog, RankedList, decode_list
+from recsys.store.catalog_view import CatalogView, Scored
+from recsys.store.codec import Catalog
+from recsys.store.families import CUSTOMER, ITEM, Kind
 
-#: Per-customer HASH fields that hold ranked lists; every other field is UTF-8 text.
-RANKED_CUSTOMER_FIELDS = frozenset({K.FIELD_RECOMMENDATIONS.decode(), K.FIELD_BUY_AGAIN.decode()})
-
-
-@dataclass(frozen=True)
-class CustomerRecord:
-    """One customer's HASH, decoded: ranked lists (catalog indices) and text fields."""
-
-    lists: dict[str, RankedList] = field(default_factory=dict)
-    values: dict[str, str] = field(default_factory=dict)
+#: Per-customer HASH fields that hold ranked lists (declared in recsys.store.families);
+#: every other field is UTF-8 text.
+RANKED_CUSTOMER_FIELDS: frozenset[bytes] = CUSTOMER.names_of_kind(Kind.RANKED_LIST)
+_SIMILAR = ITEM.fields[K.FIELD_SIMILAR.decode()].raw_name
 
 
 def _text(raw: bytes | str | None) -> str | None:
     return raw.decode() if isinstance(raw, bytes) else raw
+
+
+class CustomerRecord(Mapping[str, list[Scored]]):
+    """One customer's HASH in one version, decoded on access.
+
+    As a mapping: ranked-list field (``rec``: the default answer, ``again``: items bought,
+    ``all``: the all-purchases answer) -> ``(item_id, score)`` pairs. Text fields (``seg``
+    and any newer ones) are in :attr:`text`. Lists are decoded only when read.
+    """
+
+    __slots__ = ("_lists", "_view", "text")
+
+    def __init__(self, raw: Mapping[bytes, bytes], view: CatalogView) -> None:
+        self._view = view
+        self._lists: dict[str, bytes] = {}
+        self.text: dict[str, str] = {}
+        for name, value in raw.items():
+            if name in RANKED_CUSTOMER_FIELDS:
+                self._lists[name.decode()] = value
+            else:  # text fields; unknown (newer) fields must not break old readers
+                self.text[name.decode(errors="replace")] = value.decode(errors="replace")
+
+    def __getitem__(self, field: str) -> list[Scored]:
+        return self._view.decode(self._lists[field])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._lists)
+
+    def __len__(self) -> int:
+        return len(self._lists)
+
+    def __contains__(self, field: object) -> bool:
+        return field in self._lists
+
+    def item_ids(self, field: str) -> frozenset[str]:
+        """The item ids of a ranked field (empty when absent), scores unread."""
+        raw = self._lists.get(field)
+        return frozenset() if raw is None else self._view.item_set(raw)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class VersionData:
+    """What every request of one version shares: catalog, popular lists, manifest."""
+
+    version: str
+    view: CatalogView
+    popular: dict[str, list[Scored]]
+    manifest: dict[str, Any]
+
+    @property
+    def global_popular(self) -> list[Scored]:
+        """The global popular list (segment ``_all``), empty when the version has none."""
+        return self.popular.get(K.GLOBAL_SEGMENT, [])
 
 
 class StoreReader:
@@ -43,11 +98,16 @@ class StoreReader:
     Parameters
     ----------
     client
-        A ``redis.asyncio.Redis`` (or cluster) client, owned by the caller.
+        A ``redis.asyncio.Redis`` client (``decode_responses=False``), or any client with
+        its ``get``/``hget``/``hgetall``/``hkeys``/``pipeline`` methods; owned by the caller.
     namespace
         Key prefix the versions were published under.
-    catalog_cache_size
-        Catalogs kept in memory (the active version plus the one before, for rollbacks).
+    cache_size
+        Versions whose :class:`VersionData` is kept in memory (the active one, the one
+        before for rollbacks, and one being switched to).
+
+    Every read raises :class:`~recsys.errors.StoreError` when Redis fails (the Redis
+    exception is its ``__cause__``) or a stored value is corrupt.
     """
 
     def __init__(
@@ -55,7 +115,7 @@ class StoreReader:
         client: redis.asyncio.Redis,
         namespace: str = K.DEFAULT_NAMESPACE,
         *,
-        catalog_cache_size: int = 3,
+        cache_size: int = 3,
     ) -> None:
         pool = getattr(client, "connection_pool", None)
         if getattr(pool, "connection_kwargs", {}).get("decode_responses"):
@@ -64,9 +124,9 @@ class StoreReader:
             )
         self.client = client
         self.namespace = K.check_namespace(namespace)
-        self.catalog_cache_size = catalog_cache_size
-        self._catalogs: OrderedDict[str, Catalog] = OrderedDict()
-        self._loading: dict[str, asyncio.Future[Catalog]] = {}
+        self.cache_size = cache_size
+        self._versions: OrderedDict[str, VersionData] = OrderedDict()
+        self._loading: dict[str, asyncio.Future[VersionData]] = {}
 
     async def _call(self, what: str, coro: Any) -> Any:
         try:
@@ -74,6 +134,7 @@ class StoreReader:
         except redis.RedisError as exc:
             raise StoreError(f"reading {what} failed: {type(exc).__name__}: {exc}") from exc
 
+    # -- the pointer ----------------------------------------------------------------------
     async def active_version(self) -> str | None:
         """The active version id (one GET), or None when nothing is published.
 
@@ -90,80 +151,56 @@ class StoreReader:
                 "is not a version id"
             ) from None
 
-    async def customer_record(self, version: str, customer_id: str) -> CustomerRecord | None:
-        """The customer's HASH in ``version`` (one HGETALL); None for an unknown customer."""
-        key = K.customer_key(self.namespace, version, customer_id)
-        raw = await self._call("a customer", self.client.hgetall(key))
-        if not raw:
-            return None
-        record = CustomerRecord()
-        for name, value in raw.items():
-            fname = _text(name) or ""
-            if fname in RANKED_CUSTOMER_FIELDS:
-                record.lists[fname] = decode_list(value)
-            else:  # text fields; unknown (newer) fields must not break old readers
-                record.values[fname] = value.decode(errors="replace")
-        return record
+    # -- per-version data -----------------------------------------------------------------
+    async def version_data(self, version: str) -> VersionData:
+        """The version's catalog, popular lists and manifest: loaded once, then cached.
 
-    async def customer(
-        self, version: str, customer_id: str
-    ) -> dict[str, list[tuple[str, float]]] | None:
-        """The customer's ranked lists by field (``rec``, ``again``) as (item_id, score) pairs."""
-        record = await self.customer_record(version, customer_id)
-        if record is None:
-            return None
-        catalog = await self.catalog(version)
-        return {name: catalog.pairs(ranked) for name, ranked in record.lists.items()}
-
-    async def similar_list(self, version: str, item_id: str) -> RankedList | None:
-        """The item's similar-items list (catalog indices), or None when it has none."""
-        key = K.item_key(self.namespace, version, item_id)
-        raw = await self._call("similar items", self.client.hget(key, K.FIELD_SIMILAR))
-        return None if raw is None else decode_list(raw)
-
-    async def similar_lists(self, version: str, item_ids: Sequence[str]) -> list[RankedList | None]:
-        """Similar-items lists of several items in one round trip (a non-transactional
-        pipeline of single-key reads: cluster-safe); None where an item has no list."""
-        pipe = self.client.pipeline(transaction=False)
-        for item_id in item_ids:
-            pipe.hget(K.item_key(self.namespace, version, item_id), K.FIELD_SIMILAR)
-        raw = await self._call("similar items", pipe.execute())
-        return [None if value is None else decode_list(value) for value in raw]
-
-    async def similar(self, version: str, item_id: str) -> list[tuple[str, float]] | None:
-        """The item's similar items as (item_id, score) pairs, or None when it has none.
-
-        None also for an item that is not in the catalog: check ``item_id in await
-        self.catalog(version)`` to tell an unknown item from one without a list.
+        However many callers ask at once, one load runs. StoreError if the version is gone
+        or corrupt.
         """
-        ranked = await self.similar_list(version, item_id)
-        if ranked is None:
-            return None
-        return (await self.catalog(version)).pairs(ranked)
+        cached = self._versions.get(version)
+        if cached is not None:
+            return cached
+        loading = self._loading.get(version)
+        if loading is None:
+            loading = asyncio.ensure_future(self._load(version))
+            self._loading[version] = loading
+            loading.add_done_callback(lambda _f: self._loading.pop(version, None))
+        return await asyncio.shield(loading)
 
-    async def popular_list(
-        self, version: str, segment: str = K.GLOBAL_SEGMENT
-    ) -> RankedList | None:
-        """A segment's popular list (catalog indices); None for an unknown segment."""
-        key = K.popular_key(self.namespace, version)
-        raw = await self._call("popular items", self.client.hget(key, segment.encode()))
-        return None if raw is None else decode_list(raw)
+    async def _load(self, version: str) -> VersionData:
+        catalog = await self.catalog(version)
+        view = CatalogView.from_catalog(catalog)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hgetall(K.popular_key(self.namespace, version))
+        pipe.get(K.manifest_key(self.namespace, version))
+        popular_raw, manifest_raw = await self._call(f"version {version}", pipe.execute())
+        if manifest_raw is None:
+            raise StoreError(f"version {version!r} has no manifest (deleted while being read?)")
+        try:
+            manifest = orjson.loads(manifest_raw)
+            popular = {_text(name) or "": view.decode(raw) for name, raw in popular_raw.items()}
+        except (ValueError, UnicodeDecodeError) as exc:  # orjson's JSONDecodeError: ValueError
+            raise StoreError(
+                f"version {version!r} is corrupt: {type(exc).__name__}: {exc}"
+            ) from None
+        if not isinstance(manifest, dict):
+            raise StoreError(f"version {version!r} is corrupt: its manifest is not a JSON object")
+        data = VersionData(version, view, popular, manifest)
+        self._versions[version] = data
+        while len(self._versions) > self.cache_size:
+            self._versions.popitem(last=False)
+        return data
 
-    async def popular(
-        self, version: str, segment: str = K.GLOBAL_SEGMENT
-    ) -> list[tuple[str, float]] | None:
-        """A segment's popular items as (item_id, score) pairs; None for an unknown segment."""
-        ranked = await self.popular_list(version, segment)
-        if ranked is None:
-            return None
-        return (await self.catalog(version)).pairs(ranked)
-
-    async def popular_segments(self, version: str) -> list[str]:
-        """Segments that have a popular list in ``version``."""
-        names = await self._call(
-            "popular segments", self.client.hkeys(K.popular_key(self.namespace, version))
-        )
-        return sorted(_text(n) or "" for n in names)
+    async def catalog(self, version: str) -> Catalog:
+        """The version's catalog as numpy arrays (one GET, not cached: for tools and jobs)."""
+        raw = await self._call("a catalog", self.client.get(K.catalog_key(self.namespace, version)))
+        if raw is None:
+            raise StoreError(
+                f"version {version!r} has no catalog in namespace {self.namespace!r}: "
+                "not published, or deleted"
+            )
+        return Catalog.from_json(raw)
 
     async def manifest(self, version: str) -> dict[str, Any] | None:
         """The version's manifest, or None when the version does not exist."""
@@ -177,28 +214,41 @@ class StoreReader:
         raw = await self._call("version info", self.client.get(K.info_key(self.namespace, version)))
         return None if raw is None else orjson.loads(raw)
 
-    async def catalog(self, version: str) -> Catalog:
-        """The version's catalog, loaded once and cached; StoreError if the version is gone."""
-        cached = self._catalogs.get(version)
-        if cached is not None:
-            self._catalogs.move_to_end(version)
-            return cached
-        loading = self._loading.get(version)
-        if loading is None:  # one load per version, however many requests wait for it
-            loading = asyncio.ensure_future(self._load_catalog(version))
-            self._loading[version] = loading
-            loading.add_done_callback(lambda _f: self._loading.pop(version, None))
-        return await asyncio.shield(loading)
+    # -- records --------------------------------------------------------------------------
+    async def customer(self, version: str, customer_id: str) -> CustomerRecord | None:
+        """The customer's record in ``version`` (one HGETALL); None for an unknown customer."""
+        data = await self.version_data(version)
+        key = K.customer_key(self.namespace, version, customer_id)
+        raw = await self._call("a customer", self.client.hgetall(key))
+        return CustomerRecord(raw, data.view) if raw else None
 
-    async def _load_catalog(self, version: str) -> Catalog:
-        raw = await self._call("a catalog", self.client.get(K.catalog_key(self.namespace, version)))
-        if raw is None:
-            raise StoreError(
-                f"version {version!r} has no catalog in namespace {self.namespace!r}: "
-                "not published, or deleted"
-            )
-        catalog = Catalog.from_json(raw)
-        self._catalogs[version] = catalog
-        while len(self._catalogs) > self.catalog_cache_size:
-            self._catalogs.popitem(last=False)
-        return catalog
+    async def similar(self, version: str, item_id: str) -> list[Scored] | None:
+        """The item's similar items (one HGET), or None when it has no list.
+
+        None also for an item that is not in the catalog: check ``item_id in (await
+        self.version_data(version)).view`` to tell an unknown item from one without a list.
+        """
+        data = await self.version_data(version)
+        key = K.item_key(self.namespace, version, item_id)
+        raw = await self._call("similar items", self.client.hget(key, _SIMILAR))
+        return None if raw is None else data.view.decode(raw)
+
+    async def similar_many(
+        self, version: str, item_ids: Sequence[str]
+    ) -> list[list[Scored] | None]:
+        """The similar lists of several items in one round trip (a non-transactional pipeline
+        of single-key reads: cluster-safe); None where an item has no list."""
+        data = await self.version_data(version)
+        pipe = self.client.pipeline(transaction=False)
+        for item_id in item_ids:
+            pipe.hget(K.item_key(self.namespace, version, item_id), _SIMILAR)
+        raws = await self._call("similar items", pipe.execute())
+        return [None if raw is None else data.view.decode(raw) for raw in raws]
+
+    async def popular(self, version: str, segment: str = K.GLOBAL_SEGMENT) -> list[Scored] | None:
+        """A segment's popular items; None for a segment without a list."""
+        return (await self.version_data(version)).popular.get(segment)
+
+    async def popular_segments(self, version: str) -> list[str]:
+        """Segments that have a popular list in ``version``."""
+        return sorted((await self.version_data(version)).popular)

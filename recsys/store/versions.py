@@ -2,7 +2,9 @@
 
 A version is *complete* when it is a member of ``{ns}:versions``; ``publish`` adds it there
 only after every key of the version is written, then points ``{ns}:active`` at it. The
-active version and the one being written are never deleted. Deletion scans the version's
+active version, the one being written and the *protected* ones (members of
+``{ns}:protected``, e.g. the versions a running experiment serves; see
+:func:`protect_version`) are never deleted. Deletion scans the version's
 keys (``SCAN MATCH``, never ``KEYS``) and UNLINKs them in chunks: maintenance only, never on a
 request path.
 """
@@ -20,6 +22,7 @@ import redis
 from recsys.errors import StoreError
 from recsys.store import keys as K
 from recsys.store.connection import redis_errors
+from recsys.store.families import PROTECTED
 
 DELETE_CHUNK = 1000
 
@@ -111,15 +114,46 @@ def rollback(client: redis.Redis, namespace: str, version: str) -> None:
         client.set(K.active_key(namespace), version)
 
 
+def protected_versions(client: redis.Redis, namespace: str = K.DEFAULT_NAMESPACE) -> set[str]:
+    """Versions pruning and deletion must keep (members of ``{ns}:protected``)."""
+    with redis_errors("reading the protected versions"):
+        members = client.smembers(PROTECTED.key(namespace))
+    return {PROTECTED.decode_value(m if isinstance(m, bytes) else str(m).encode()) for m in members}
+
+
+def protect_version(client: redis.Redis, namespace: str, version: str) -> bool:
+    """Keep ``version`` through pruning and deletion until :func:`unprotect_version`.
+
+    For whoever must keep a version readable, e.g. an experiment that serves it to one arm.
+    The version need not be published yet. Returns False when it was already protected.
+    """
+    K.check_version(version)
+    with redis_errors(f"protecting version {version}"):
+        return bool(client.sadd(PROTECTED.key(namespace), version))
+
+
+def unprotect_version(client: redis.Redis, namespace: str, version: str) -> bool:
+    """Let pruning delete ``version`` again; False when it was not protected."""
+    K.check_version(version)
+    with redis_errors(f"unprotecting version {version}"):
+        return bool(client.srem(PROTECTED.key(namespace), version))
+
+
 def delete_version(client: redis.Redis, namespace: str, version: str) -> int:
     """Delete every key of a version and drop it from the registry; returns keys deleted.
 
-    Refuses (StoreError) the active version and a version a running publish is writing.
+    Refuses (StoreError) the active version, a protected version and a version a running
+    publish is writing.
     """
     K.check_version(version)
     with redis_errors(f"deleting version {version}"):
         if active_version(client, namespace) == version:
             raise StoreError(f"refusing to delete {version!r}: it is the active version")
+        if client.sismember(PROTECTED.key(namespace), version):
+            raise StoreError(
+                f"refusing to delete {version!r}: it is protected (e.g. a running experiment "
+                "serves it); unprotect it first"
+            )
         pending = client.sismember(K.pending_key(namespace), version)
         if pending and client.exists(K.lock_key(namespace)):
             raise StoreError(f"refusing to delete {version!r}: a running publish is writing it")
@@ -152,14 +186,16 @@ def prune_versions(
     protect: Iterable[str] = (),
     heartbeat: Callable[[], None] | None = None,
 ) -> list[str]:
-    """Delete complete versions beyond the ``keep`` newest; never the active one.
+    """Delete complete versions beyond the ``keep`` newest; never the active one, a version in
+    ``protect`` or a protected one (``{ns}:protected``, see :func:`protect_version`).
 
-    Returns the deleted version ids (oldest first).
+    Protected versions still count towards ``keep`` when they are among the newest. Returns
+    the deleted version ids (oldest first).
     """
     if keep < 1:
         raise StoreError(f"keep={keep}, must be >= 1 (the active version is always kept)")
     rows = registered_versions(client, namespace)
-    spared = {v for v, _ in rows[:keep]} | set(protect)
+    spared = {v for v, _ in rows[:keep]} | set(protect) | protected_versions(client, namespace)
     active = active_version(client, namespace)
     if active:
         spared.add(active)

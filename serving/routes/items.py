@@ -1,36 +1,49 @@
 """``/v1/items/{item_id}/similar``."""
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: FastAPI must see the per-app model classes
+# that the endpoints' annotations name (local variables of router()).
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from serving.deps import authorized
-from serving.params import SIMILAR
+from serving.deps import ServiceDep
 from serving.present import answer_response
-from serving.routes import API_PREFIX, PARAMETER_ERRORS, DirectRoute
-from serving.schemas import SimilarOut
+from serving.queries import RequestModels, SimilarQuery
+from serving.routes import ItemId, api_router, get_and_head
+from serving.schemas import ErrorOut, SimilarOut
+from serving.settings import Settings
 
-router = APIRouter(prefix=API_PREFIX, tags=["items"], route_class=DirectRoute)
 
+def router(settings: Settings, models: RequestModels) -> APIRouter:
+    """The item routes (scope ``site``)."""
+    api = api_router("items", "site", settings)
+    Query_ = Annotated[models.similar, Query()]  # type: ignore[name-defined]
 
-@router.get(
-    "/items/{item_id}/similar",
-    response_model=SimilarOut,
-    responses={
-        404: {"description": "The item is not in the active version's catalog"},
-        **PARAMETER_ERRORS,
-    },
-    openapi_extra=SIMILAR.openapi(),
-)
-async def similar_items(request: Request) -> Response:
-    """Items similar to ``item_id`` (in stock, never the item itself).
+    @get_and_head(
+        api,
+        "/items/{item_id:path}/similar",
+        response_model=SimilarOut,
+        responses={
+            404: {
+                "description": "The item is not in the active version's catalog",
+                "model": ErrorOut,
+            }
+        },
+    )
+    async def similar_items(
+        request: Request, item_id: ItemId, query: Query_, service: ServiceDep
+    ) -> Response:
+        """Items similar to ``item_id`` (in stock, never the item itself nor ``exclude``).
 
-    Topped up with popular items of the same category when the list is short; 404 for an
-    item the active version's catalog does not know.
-    """
-    # A hot route: parameters are parsed by serving.params, not resolved by FastAPI.
-    service = authorized(request, "site")
-    item_id, query = SIMILAR.parse(request, service.settings)
-    answer = await service.similar(item_id, query.k)
-    return answer_response(request, answer, item_id=item_id)
+        Topped up with popular items of the item's category (or of ``category``, which also
+        restricts the list) when it is short; 404 for an item the active version's catalog
+        does not know.
+        """
+        q: SimilarQuery = query
+        answer = await service.similar(
+            item_id, q.k, category=q.category, exclude=frozenset(q.exclude)
+        )
+        return answer_response(request, answer, item_id=item_id)
+
+    return api

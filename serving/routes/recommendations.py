@@ -1,56 +1,60 @@
 """``/v1/customers/{id}/recommendations`` and ``/v1/recommendations/session``."""
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: FastAPI must see the per-app model classes
+# that the endpoints' annotations name (local variables of router()).
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Body, Query, Request
 from starlette.responses import Response
 
-from serving.deps import SiteService, authorized
-from serving.params import RECOMMENDATIONS, check_ids, check_k
+from serving.deps import ServiceDep
 from serving.present import answer_response
-from serving.routes import API_PREFIX, PARAMETER_ERRORS, DirectRoute
-from serving.schemas import RecommendationsOut, SessionIn, SessionOut
+from serving.queries import RecommendationQuery, RequestModels, SessionIn
+from serving.routes import CustomerId, api_router, get_and_head
+from serving.schemas import RecommendationsOut, SessionOut
+from serving.settings import Settings
 
-router = APIRouter(prefix=API_PREFIX, tags=["recommendations"], route_class=DirectRoute)
 
+def router(settings: Settings, models: RequestModels) -> APIRouter:
+    """The recommendation routes (scope ``site``)."""
+    api = api_router("recommendations", "site", settings)
+    Query_ = Annotated[models.recommendations, Query()]  # type: ignore[name-defined]
+    Session_ = Annotated[models.session, Body()]  # type: ignore[name-defined]
 
-@router.get(
-    "/customers/{customer_id}/recommendations",
-    response_model=RecommendationsOut,
-    responses=PARAMETER_ERRORS,
-    openapi_extra=RECOMMENDATIONS.openapi(),
-)
-async def customer_recommendations(request: Request) -> Response:
-    """A customer's top-k: personal list, else their segment's, else popular.
-
-    Unknown customers get the fallback. Already-purchased (unless ``include_purchased``),
-    out-of-stock and excluded items never appear; ``category`` restricts; a short list is
-    topped up from the next rung. ``channel`` (web or email) applies the same rules: bought
-    items stay out of emails too unless ``include_purchased`` asks for them.
-    """
-    # A hot route: parameters are parsed by serving.params, not resolved by FastAPI.
-    service = authorized(request, "site")
-    customer_id, query = RECOMMENDATIONS.parse(request, service.settings)
-    answer = await service.for_customer(
-        customer_id,
-        query.k,
-        category=query.category,
-        exclude=query.exclude,
-        include_purchased=query.include_purchased,
+    @get_and_head(
+        api, "/customers/{customer_id:path}/recommendations", response_model=RecommendationsOut
     )
-    return answer_response(request, answer, customer_id=customer_id)
+    async def customer_recommendations(
+        request: Request, customer_id: CustomerId, query: Query_, service: ServiceDep
+    ) -> Response:
+        """A customer's top-k: personal list, else their segment's, else popular.
 
+        Unknown customers get the fallback. Already-purchased (unless ``include_purchased``),
+        out-of-stock and excluded items never appear; ``category`` restricts; a short list is
+        topped up from the next rung, and each item says which rung it came from.
+        ``include_purchased=true`` serves the evaluated all-purchases ranking.
+        """
+        q: RecommendationQuery = query
+        answer = await service.for_customer(
+            customer_id,
+            q.k,
+            category=q.category,
+            exclude=frozenset(q.exclude),
+            include_purchased=q.include_purchased,
+        )
+        return answer_response(request, answer, customer_id=customer_id)
 
-@router.post("/recommendations/session", response_model=SessionOut, responses=PARAMETER_ERRORS)
-async def session_recommendations(
-    request: Request, service: SiteService, body: SessionIn
-) -> Response:
-    """Suggestions for an anonymous visitor or cart from the items they touched.
+    @api.post("/recommendations/session", response_model=SessionOut)
+    async def session_recommendations(
+        request: Request, body: Session_, service: ServiceDep
+    ) -> Response:
+        """Suggestions for an anonymous visitor or cart from the items they touched.
 
-    Combines the similar-items lists of ``item_ids`` (summed scores), never returns those
-    items or out-of-stock ones, ignores unknown ids, and tops up from popular items.
-    """
-    k = check_k(body.k, service.settings)
-    check_ids(body.item_ids, "item_ids", service.settings)
-    answer = await service.session(body.item_ids, k)
-    return answer_response(request, answer)
+        Combines the similar-items lists of ``item_ids`` (summed scores), never returns those
+        items or out-of-stock ones, ignores unknown ids, and tops up from popular items.
+        """
+        b: SessionIn = body
+        answer = await service.session(b.item_ids, b.k)
+        return answer_response(request, answer)
+
+    return api

@@ -6,7 +6,8 @@ Catalog (``*`` = out of stock)::
     home:    i04 Lamp, i05 Rug, i06 Vase, i11 Candle
     office:  i07 Pen, i08 Desk, i09 Chair*, i12 Stapler
 
-Version ``v1``: c1 gets [i04, i03*, i05, i07], bought i01 and i02 (buy-again), segment s_home;
+Version ``v1``: c1 gets [i04, i03*, i05, i07], bought i01 and i02 (buy-again), segment s_home,
+and with purchases allowed (``recommendations_all``) [i02, i04, i03*, i01];
 c2 gets [i08], segment s_office; c3 has only a segment (s_office). Popular ``_all`` is
 i01..i12 in order; s_home = [i06, i11, i04, i05]; s_office = [i12, i07, i08, i09*].
 Similar: i01 -> [i02, i10, i03*], i04 -> [i06, i11, i05], i06 -> [i04, i11], i07 -> [i12];
@@ -74,7 +75,7 @@ def shop_tables(version: str = "v1") -> dict[str, pd.DataFrame]:
             "c2": [("i05", 0.4), ("i04", 0.3)],
         }
         popular_all = [(f"i{n:02d}", 10.0 * n) for n in range(12, 0, -1)]
-    return {
+    tables = {
         "items": items,
         "recommendations": _ranked(C.CUSTOMER_ID, C.ITEM_ID, recs),
         "buy_again": _ranked(C.CUSTOMER_ID, C.ITEM_ID, {"c1": [("i01", 3.0), ("i02", 2.0)]}),
@@ -101,6 +102,10 @@ def shop_tables(version: str = "v1") -> dict[str, pd.DataFrame]:
             },
         ),
     }
+    if version == "v1":  # the evaluated include_purchased answer (v2 predates it)
+        all_purchases = {"c1": [("i02", 5.0), ("i04", 0.9), ("i03", 0.85), ("i01", 0.8)]}
+        tables["recommendations_all"] = _ranked(C.CUSTOMER_ID, C.ITEM_ID, all_purchases)
+    return tables
 
 
 Publisher = Callable[[str], str]

@@ -30,6 +30,20 @@ def test_similar_skips_out_of_stock_and_tops_up_from_same_category(api: TestClie
     assert ids(api.get("/v1/items/i07/similar").json()) == ["i12", "i08"]
 
 
+def test_similar_honours_exclude_and_category(api: TestClient) -> None:
+    # i04 -> [i06, i11, i05], then home popular [i06*, i11*, i04 itself, i05*]: all taken.
+    body = api.get("/v1/items/i04/similar", params={"exclude": ["i06", "i05"]}).json()
+    assert ids(body) == ["i11"]
+    # A category restricts the similar list and tops up from that category's popular items.
+    body = api.get("/v1/items/i04/similar", params={"category": "office"}).json()
+    assert ids(body) == ["i07", "i08", "i12"]  # no office item is similar to i04; i09 out
+    assert {i["source"] for i in body["items"]} == {"popular"}
+    error = assert_error(
+        api.get("/v1/items/i04/similar", params={"category": "garden"}), 422, "unknown_category"
+    )
+    assert "garden" in error["message"]
+
+
 def test_item_without_similar_list_gets_popular_of_its_category(api: TestClient) -> None:
     body = api.get("/v1/items/i08/similar").json()
     assert body["source"] == "popular"
@@ -70,7 +84,7 @@ def test_session_never_returns_given_or_out_of_stock_items(api: TestClient) -> N
 
 
 def test_session_bad_bodies_are_422(api: TestClient) -> None:
-    assert_error(api.post(SESSION, json={"item_ids": ["ok", "bad id"]}), 422, "invalid_parameter")
+    assert_error(api.post(SESSION, json={"item_ids": ["ok", " lead"]}), 422, "invalid_parameter")
     assert_error(api.post(SESSION, json={"item_ids": ["i01"], "k": 0}), 422, "invalid_parameter")
     assert_error(api.post(SESSION, json={"item_ids": "i01"}), 422, "invalid_parameter")
     assert_error(api.post(SESSION, json={"items": ["i01"]}), 422, "invalid_parameter")
@@ -81,10 +95,15 @@ def test_session_bad_bodies_are_422(api: TestClient) -> None:
         "invalid_parameter",
     )
     assert_error(api.post(SESSION), 422, "invalid_parameter")
-    # k is strict, as on the GET routes: no strings or floats standing in for a count.
-    for k in ("3", 2.0, True, 10**30):
+    # k is a JSON Schema integer: no strings, booleans or fractions standing in for a count.
+    for k in ("3", 2.5, True, 10**30, 1e300):
         response = api.post(SESSION, json={"item_ids": ["i01"], "k": k})
         assert_error(response, 422, "invalid_parameter")
+
+
+def test_session_k_may_be_an_integral_number(api: TestClient) -> None:
+    body = api.post(SESSION, json={"item_ids": ["i01"], "k": 2.0}).json()
+    assert len(body["items"]) == 2
 
 
 def test_session_422_is_documented_as_the_json_error_shape(api: TestClient) -> None:

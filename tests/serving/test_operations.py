@@ -14,6 +14,8 @@ from serving.schemas import (
     SessionOut,
     SimilarOut,
 )
+from serving.settings import Settings
+from tests.serving.conftest import Publisher, assert_error, serve
 
 
 def test_model_returns_version_and_manifest(api: TestClient) -> None:
@@ -105,19 +107,44 @@ def test_openapi_documents_the_api(api: TestClient) -> None:
         "/readyz",
         "/metrics",
     }
-    assert spec["components"]["securitySchemes"]["ApiKey"] == {
-        "type": "apiKey",
-        "in": "header",
-        "name": "X-API-Key",
-    }
-    assert paths["/v1/model"]["get"]["security"] == [{"ApiKey": []}]
-    assert paths["/v1/recommendations/session"]["post"]["security"] == [{"ApiKey": []}]
-    assert "security" not in paths["/healthz"]["get"]
+    # The service runs open (no keys configured): no security is declared, no 401/403.
+    assert "securitySchemes" not in spec.get("components", {})
+    assert "security" not in paths["/v1/model"]["get"]
+    assert not {"401", "403"} & set(paths["/v1/model"]["get"]["responses"])
     params = {
         p["name"] for p in paths["/v1/customers/{customer_id}/recommendations"]["get"]["parameters"]
     }
     assert params == {"customer_id", "k", "exclude", "category", "channel", "include_purchased"}
     assert api.get("/docs").status_code == 200
+
+
+def test_openapi_declares_the_key_when_keys_are_configured(
+    publish_shop: Publisher, settings: Settings
+) -> None:
+    publish_shop("v1")
+    with serve(settings.model_copy(update={"api_keys": {"k1": ["site"]}})) as c:
+        spec = c.get("/openapi.json").json()
+    paths = spec["paths"]
+    assert spec["components"]["securitySchemes"]["ApiKey"]["in"] == "header"
+    assert spec["components"]["securitySchemes"]["ApiKey"]["name"] == "X-API-Key"
+    assert paths["/v1/model"]["get"]["security"] == [{"ApiKey": []}]
+    assert paths["/v1/recommendations/session"]["post"]["security"] == [{"ApiKey": []}]
+    assert {"401", "403"} <= set(paths["/v1/model"]["get"]["responses"])
+    assert "security" not in paths["/healthz"]["get"]
+
+
+def test_docs_work_offline(api: TestClient) -> None:
+    """/docs and /redoc load their scripts from this service, never from a CDN."""
+    for page in ("/docs", "/redoc"):
+        html = api.get(page).text
+        assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+        assert assets, page
+        for asset in assets:
+            assert asset.startswith("/"), (page, asset)  # no http(s):// host
+            response = api.get(asset)
+            assert response.status_code == 200, asset
+            assert len(response.content) > 1000 or asset.endswith(".png"), asset
+    assert_error(api.get("/docs/assets/nothing.js"), 404, "not_found")
 
 
 def test_answers_match_the_documented_response_models(api: TestClient) -> None:
@@ -136,3 +163,53 @@ def test_answers_match_the_documented_response_models(api: TestClient) -> None:
         parsed = model.model_validate(body, strict=True)
         # Nothing undocumented, and unknown values are left out rather than null.
         assert parsed.model_dump(exclude_none=True) == body
+
+
+def test_head_answers_every_get_route_without_a_body(api: TestClient) -> None:
+    for path in (
+        "/v1/customers/c1/recommendations",
+        "/v1/items/i04/similar",
+        "/v1/model",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    ):
+        get, head = api.get(path), api.head(path)
+        assert head.status_code == get.status_code == 200, path
+        assert head.content == b"", path
+        assert head.headers["content-type"] == get.headers["content-type"], path
+        assert head.headers["x-model-version"] == "v1", path
+
+
+def test_cors_origins_come_from_the_setting(publish_shop: Publisher, settings: Settings) -> None:
+    publish_shop("v1")
+    origin = "https://shop.example"
+    conf = settings.model_copy(update={"cors_origins": [origin]})
+    with serve(conf) as c:
+        preflight = c.options(
+            "/v1/customers/c1/recommendations",
+            headers={
+                "Origin": origin,
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "X-API-Key",
+            },
+        )
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == origin
+        answer = c.get("/v1/customers/c1/recommendations", headers={"Origin": origin})
+        assert answer.headers["access-control-allow-origin"] == origin
+        assert "x-model-version" in answer.headers["access-control-expose-headers"].lower()
+        other = c.get(
+            "/v1/customers/c1/recommendations", headers={"Origin": "https://evil.example"}
+        )
+        assert "access-control-allow-origin" not in other.headers
+    with serve(settings) as c:  # no origins configured: no CORS headers at all
+        answer = c.get("/v1/customers/c1/recommendations", headers={"Origin": origin})
+        assert "access-control-allow-origin" not in answer.headers
+
+
+def test_cors_origins_parse_from_the_environment(monkeypatch) -> None:
+    monkeypatch.setenv("RECSYS_CORS_ORIGINS", "https://a.example, https://b.example")
+    assert Settings().cors_origins == ["https://a.example", "https://b.example"]
+    monkeypatch.setenv("RECSYS_CORS_ORIGINS", '["https://c.example"]')
+    assert Settings().cors_origins == ["https://c.example"]

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-from recsys.store import Catalog
-from serving.ranking import CatalogView, Filters, Rung, blend, in_category, interleave, pick
+from recsys.store.catalog_view import CatalogView
+from serving.ranking import Filters, Rung, blend, in_category, interleave, pick
 
 # a, b, c in stock (cat x, x, y); d out of stock (cat y); e unknown to the catalog.
 VIEW = CatalogView(
@@ -16,12 +15,16 @@ VIEW = CatalogView(
     category=["x", "x", "y", "y"],
     price=[1.0, None, 3.0, 4.0],
     in_stock=[True, True, True, False],
+    categories=frozenset({"x", "y"}),
 )
 
 
 def test_pick_walks_rungs_in_order_and_stops_at_k() -> None:
     rungs = [Rung("personal", [("a", 3.0)]), Rung("popular", [("b", 9.0), ("c", 8.0)])]
-    assert pick(rungs, 2, VIEW, Filters()) == ("personal", [("a", 3.0), ("b", 9.0)])
+    assert pick(rungs, 2, VIEW, Filters()) == (
+        "personal",
+        [("a", 3.0, "personal"), ("b", 9.0, "popular")],
+    )
 
 
 def test_pick_drops_excluded_duplicate_and_out_of_stock() -> None:
@@ -30,14 +33,14 @@ def test_pick_drops_excluded_duplicate_and_out_of_stock() -> None:
         Rung("segment", [("a", 1.0), ("c", 0.5)]),
     ]
     source, items = pick(rungs, 10, VIEW, Filters(exclude=frozenset({"b"})))
-    assert (source, items) == ("personal", [("a", 4.0), ("c", 0.5)])
+    assert (source, items) == ("personal", [("a", 4.0, "personal"), ("c", 0.5, "segment")])
 
 
 def test_pick_category_drops_other_and_unknown_items() -> None:
     rungs = [Rung("personal", [("e", 9.0), ("c", 2.0), ("a", 1.0)])]
-    assert pick(rungs, 10, VIEW, Filters(category="x")) == ("personal", [("a", 1.0)])
+    assert pick(rungs, 10, VIEW, Filters(category="x")) == ("personal", [("a", 1.0, "personal")])
     # Without a category, an item the catalog does not know is kept.
-    assert pick(rungs, 10, VIEW, Filters())[1] == [("e", 9.0), ("c", 2.0), ("a", 1.0)]
+    assert [i for i, _, _ in pick(rungs, 10, VIEW, Filters())[1]] == ["e", "c", "a"]
 
 
 def test_pick_source_is_first_contributing_rung() -> None:
@@ -63,21 +66,3 @@ def test_in_category() -> None:
     items = [("a", 1.0), ("c", 1.0), ("b", 1.0), ("e", 1.0)]
     assert in_category(items, VIEW, "x") == [("a", 1.0), ("b", 1.0)]
     assert in_category(items, VIEW, None) == []
-
-
-def test_catalog_view_from_catalog_converts_missing_values() -> None:
-    catalog = Catalog(
-        np.array(["p", "q"], dtype=object),
-        {
-            "name": np.array(["P", None], dtype=object),
-            "category": np.array([7, None], dtype=object),
-            "price": np.array([None, 2.5], dtype=object),
-            "in_stock": np.array([False, None], dtype=object),
-        },
-    )
-    view = CatalogView.from_catalog(catalog)
-    assert (view.ids, view.index) == (["p", "q"], {"p": 0, "q": 1})
-    assert view.name == ["P", None]
-    assert view.category == ["7", None]  # categories are compared as text
-    assert view.price == [None, 2.5]
-    assert view.in_stock == [False, True]  # unknown stock counts as in stock

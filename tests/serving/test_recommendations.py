@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.serving.conftest import ITEM_INFO, ids
+from serving.settings import Settings
+from tests.serving.conftest import ITEM_INFO, Publisher, assert_error, ids, serve
 
 URL = "/v1/customers/{}/recommendations"
 
@@ -20,9 +21,30 @@ def test_known_customer_gets_the_bundle_in_order_with_catalog_facts(api: TestCli
         "model_version": "v1",
         "source": "personal",
         "items": [
-            {"item_id": "i04", "score": 0.9, "name": "Lamp", "category": "home", "price": 20.0},
-            {"item_id": "i05", "score": 0.7, "name": "Rug", "category": "home", "price": 45.0},
-            {"item_id": "i07", "score": 0.6, "name": "Pen", "category": "office", "price": 1.5},
+            {
+                "item_id": "i04",
+                "score": 0.9,
+                "source": "personal",
+                "name": "Lamp",
+                "category": "home",
+                "price": 20.0,
+            },
+            {
+                "item_id": "i05",
+                "score": 0.7,
+                "source": "personal",
+                "name": "Rug",
+                "category": "home",
+                "price": 45.0,
+            },
+            {
+                "item_id": "i07",
+                "score": 0.6,
+                "source": "personal",
+                "name": "Pen",
+                "category": "office",
+                "price": 1.5,
+            },
         ],
     }
 
@@ -35,6 +57,10 @@ def test_short_personal_list_is_topped_up_from_segment_then_popular(api: TestCli
     assert ids(body) == ["i04", "i05", "i07", "i06", "i11", "i08", "i10", "i12"]
     # Each item keeps the score of the list it came from.
     assert [i["score"] for i in body["items"]] == [0.9, 0.7, 0.6, 9.0, 8.0, 60.0, 50.0, 40.0]
+    # ... and says which rung that was.
+    assert [i["source"] for i in body["items"]] == ["personal"] * 3 + ["segment"] * 2 + [
+        "popular"
+    ] * 3
     assert len(set(ids(body))) == len(body["items"])
 
 
@@ -63,7 +89,7 @@ def test_unknown_customer_gets_popular(api: TestClient) -> None:
 def test_filters_never_leak(api: TestClient, customer: str) -> None:
     excluded = {"i05", "i08", "i12"}
     for k in (1, 3, 10, 100):
-        params = [("k", k), ("exclude", "i05,i08"), ("exclude", "i12")]
+        params = [("k", k), ("exclude", "i05"), ("exclude", "i08"), ("exclude", "i12")]
         body = api.get(URL.format(customer), params=params).json()
         got = ids(body)
         assert len(got) <= k
@@ -73,9 +99,12 @@ def test_filters_never_leak(api: TestClient, customer: str) -> None:
             assert not {"i01", "i02"} & set(got)  # already purchased
 
 
-def test_exclude_comma_separated_and_repeated(api: TestClient) -> None:
-    body = api.get(URL.format("c1") + "?exclude=i05,i08&exclude=i12").json()
+def test_exclude_is_repeated_and_taken_as_is(api: TestClient) -> None:
+    body = api.get(URL.format("c1") + "?exclude=i05&exclude=i08&exclude=i12").json()
     assert ids(body) == ["i04", "i07", "i06", "i11", "i10"]
+    # A comma is part of an id (ids may contain one): "i05,i08" excludes neither item.
+    body = api.get(URL.format("c1") + "?exclude=i05,i08").json()
+    assert {"i05", "i08"} <= set(ids(body))
 
 
 def test_category_restricts_every_rung(api: TestClient) -> None:
@@ -84,14 +113,31 @@ def test_category_restricts_every_rung(api: TestClient) -> None:
     assert {item["category"] for item in body["items"]} == {"office"}
     body = api.get(URL.format("nobody"), params={"category": "kitchen"}).json()
     assert (body["source"], ids(body)) == ("popular", ["i01", "i02", "i10"])
-    body = api.get(URL.format("c1"), params={"category": "garden"}).json()
-    assert body["items"] == []
+    # A category the catalog does not have is a mistake, not an empty list.
+    error = assert_error(
+        api.get(URL.format("c1"), params={"category": "garden"}), 422, "unknown_category"
+    )
+    assert "'garden'" in error["message"]
 
 
-def test_include_purchased_merges_buy_again(api: TestClient) -> None:
+def test_include_purchased_serves_the_evaluated_list(api: TestClient) -> None:
     body = api.get(URL.format("c1"), params={"include_purchased": "true"}).json()
-    # personal [i04, i03*, i05, i07] interleaved with buy-again [i01, i02], then the rest.
-    assert ids(body) == ["i04", "i01", "i02", "i05", "i07", "i06", "i11", "i08", "i10", "i12"]
+    # recommendations_all [i02, i04, i03*, i01] as it is, then segment and popular top-ups.
+    assert ids(body)[:3] == ["i02", "i04", "i01"]
+    assert [i["source"] for i in body["items"][:3]] == ["personal"] * 3
+    assert ids(body)[3:] == ["i06", "i11", "i05", "i07", "i08", "i10", "i12"]
+
+
+def test_include_purchased_on_a_version_without_the_evaluated_list(
+    publish_shop: Publisher, settings: Settings
+) -> None:
+    """Versions published before bundles carried ``all`` interleave rec and buy-again."""
+    publish_shop("v1")
+    publish_shop("v2")
+    with serve(settings) as c:
+        body = c.get(URL.format("c1"), params={"include_purchased": "true"}).json()
+    # v2: personal [i06, i10, i12] interleaved with buy-again [i01, i02].
+    assert (body["model_version"], ids(body)[:5]) == ("v2", ["i06", "i01", "i10", "i02", "i12"])
 
 
 @pytest.mark.parametrize("channel", ["web", "email"])

@@ -3,7 +3,7 @@ import gzip
 import pandas as pd
 import pytest
 
-from recsys.data.io import read_table, table_format
+from recsys.data.io import CsvDialect, read_table, sniff_csv, table_format
 from recsys.errors import DataError
 
 
@@ -107,3 +107,27 @@ def test_table_format():
     assert table_format("events.pq") == "parquet"
     with pytest.raises(DataError):
         table_format("events.json")
+
+
+@pytest.mark.parametrize(
+    ("text", "sep", "decimal"),
+    [
+        ("a,b,price\n1,2,2.55\n", ",", "."),
+        ("a;b;price\n1;2;2,55\n3;4;1.234,50\n", ";", ","),
+        ("a;b;price\n1;2;2.55\n", ";", "."),
+        ("a\tb\tprice\n1\t01.02.2024\t7,5\n", "\t", ","),
+        ("a;b\n1;2\n", ";", "."),  # no decimals at all: the point
+    ],
+)
+def test_sniff_csv_separator_and_decimal_mark(tmp_path, text, sep, decimal):
+    path = tmp_path / "t.csv"
+    path.write_text(text)
+    assert sniff_csv(path) == CsvDialect(sep, decimal)
+
+
+def test_an_explicit_separator_overrides_detection(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("name;note,extra\nmug;red,big\n")
+    assert read_table(path).columns.tolist() == ["name;note", "extra"]
+    assert read_table(path, sep=";").columns.tolist() == ["name", "note,extra"]
+    assert read_table(path, sep=";")["note,extra"].tolist() == ["red,big"]

@@ -6,8 +6,8 @@ from pydantic import ValidationError
 
 from recsys import columns as C
 from recsys.config import Config, IngestConfig, parse_config
+from recsys.data.events import validate_events
 from recsys.data.presets import PRESETS, map_columns, resolve_columns, resolve_ingest_config
-from recsys.data.validate import validate_events
 from recsys.errors import ConfigError
 
 LOOSE = {"max_reject_rate": 1.0, "min_events": 1}

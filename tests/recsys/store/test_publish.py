@@ -12,7 +12,8 @@ from recsys.errors import DataError, StoreError
 from recsys.store import keys as K
 from recsys.store.codec import F16_RTOL
 from recsys.store.connection import connect_async
-from recsys.store.publish import pack_hset, publish
+from recsys.store.publish import publish
+from recsys.store.raw_writer import pack_hset
 from recsys.store.reader import StoreReader
 from recsys.store.versions import active_version, list_versions
 from tests.recsys.store.test_bundle import small_bundle, small_tables
@@ -55,19 +56,18 @@ async def read_everything(url: str, namespace: str, version: str, tables) -> Non
             zip(tables["segments"].customer_id, tables["segments"].segment, strict=True)
         )
         for cust, seg in segments.items():
-            record = await reader.customer_record(version, cust)
-            assert record is not None and record.values == {"seg": seg}
+            record = await reader.customer(version, cust)
+            assert record is not None and record.text == {"seg": seg}
         assert await reader.customer(version, "nobody") is None
 
         sim = expected_lists(tables["similar_items"], "item_id", "similar_item_id")
         for item, want in sim.items():
             assert_same_list(await reader.similar(version, item), want)
         assert await reader.similar(version, "G") is None  # in the catalog, no list
-        batch = await reader.similar_lists(version, [*sim, "G", "no-such-item"])
-        catalog = await reader.catalog(version)
+        batch = await reader.similar_many(version, [*sim, "G", "no-such-item"])
         assert batch[-2:] == [None, None]
-        for ranked, want in zip(batch, sim.values(), strict=False):
-            assert_same_list(catalog.pairs(ranked), want)
+        for got, want in zip(batch, sim.values(), strict=False):
+            assert_same_list(got, want)
 
         pop = expected_lists(tables["popular"], "segment", "item_id")
         assert await reader.popular_segments(version) == sorted(pop)
@@ -142,6 +142,12 @@ def test_corrupt_table_publishes_nothing_and_keeps_previous_active(
     assert version_keys(redis_client, namespace, "v2") == []
 
 
+def publish_v2_key_by_key(tmp_path, client, namespace, progress):
+    """Publish version v2 one key per chunk, calling ``progress`` after each."""
+    path = small_bundle(tmp_path, "v2", shift=1)
+    publish(path, client, namespace=namespace, chunk_size=1, progress=progress)
+
+
 def test_failure_mid_write_leaves_previous_version_active(tmp_path, redis_client, namespace):
     publish(small_bundle(tmp_path, "v1"), redis_client, namespace=namespace)
 
@@ -152,13 +158,7 @@ def test_failure_mid_write_leaves_previous_version_active(tmp_path, redis_client
             raise RuntimeError("disk on fire")
 
     with pytest.raises(RuntimeError, match="disk on fire"):
-        publish(
-            small_bundle(tmp_path, "v2", shift=1),
-            redis_client,
-            namespace=namespace,
-            chunk_size=1,
-            progress=explode,
-        )
+        publish_v2_key_by_key(tmp_path, redis_client, namespace, explode)
     assert active_version(redis_client, namespace) == "v1"
     assert [v.version for v in list_versions(redis_client, namespace)] == ["v1"]
     assert version_keys(redis_client, namespace, "v2") == []  # partial writes deleted
@@ -327,3 +327,34 @@ def test_any_parquet_layout_publishes_the_same(
         pq.write_table(pa.Table.from_pandas(tables[table], preserve_index=False), file, **options)
     publish(path, redis_client, namespace=namespace)
     asyncio.run(read_everything(redis_url, namespace, "v1", tables))
+
+
+def test_the_lock_is_held_with_a_ttl_while_publishing(tmp_path, redis_client, namespace):
+    held = []
+
+    def look(stage, done, total):
+        held.append(
+            (redis_client.get(K.lock_key(namespace)), redis_client.pttl(K.lock_key(namespace)))
+        )
+
+    publish(small_bundle(tmp_path, "v1"), redis_client, namespace=namespace, progress=look)
+    assert held and all(token and 0 < ttl <= 120_000 for token, ttl in held)
+    assert len({token for token, _ in held}) == 1
+    assert not redis_client.exists(K.lock_key(namespace))  # released
+
+
+def test_a_lost_lock_stops_the_publish_and_keeps_the_previous_version(
+    tmp_path, redis_client, namespace, monkeypatch
+):
+    from recsys.store import lock
+
+    publish(small_bundle(tmp_path, "v1"), redis_client, namespace=namespace)
+    monkeypatch.setattr(lock, "REFRESH_EVERY", 0.0)
+
+    def steal(stage, done, total):  # the lock expired and another publisher took it
+        redis_client.set(K.lock_key(namespace), "another-publisher", px=60_000)
+
+    with pytest.raises(StoreError, match="lost the publish lock"):
+        publish_v2_key_by_key(tmp_path, redis_client, namespace, steal)
+    assert active_version(redis_client, namespace) == "v1"
+    assert redis_client.get(K.lock_key(namespace)) == b"another-publisher"  # not deleted

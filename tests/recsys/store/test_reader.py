@@ -26,29 +26,51 @@ def test_empty_namespace(redis_url, namespace):
         reader = StoreReader(client, namespace)
         assert await reader.active_version() is None
         assert await reader.manifest("v1") is None
-        assert await reader.customer("v1", "c1") is None
-        with pytest.raises(StoreError, match="has no catalog"):
-            await reader.catalog("v1")
+        for read in (reader.version_data("v1"), reader.customer("v1", "c1")):
+            with pytest.raises(StoreError, match="has no catalog"):
+                await read
         await client.aclose()
 
     run(main())
 
 
-def test_catalog_is_cached_per_version_and_bounded(tmp_path, redis_url, redis_client, namespace):
+def test_version_data_is_loaded_once_and_the_cache_is_bounded(
+    tmp_path, redis_url, redis_client, namespace
+):
     for i, v in enumerate(["v1", "v2", "v3"]):
         publish(small_bundle(tmp_path, v, shift=i), redis_client, namespace=namespace, keep=3)
 
     async def main():
         client = connect_async(redis_url)
-        reader = StoreReader(client, namespace, catalog_cache_size=2)
-        first = await reader.catalog("v1")
-        assert await reader.catalog("v1") is first  # cached
+        reader = StoreReader(client, namespace, cache_size=2)
+        first = await reader.version_data("v1")
+        assert await reader.version_data("v1") is first  # cached
+        assert first.manifest["version"] == "v1"
+        assert first.view.ids == small_tables(0)["items"].item_id.tolist()
         # concurrent first loads of one version share one load
-        a, b = await asyncio.gather(reader.catalog("v2"), reader.catalog("v2"))
+        a, b = await asyncio.gather(reader.version_data("v2"), reader.version_data("v2"))
         assert a is b
-        await reader.catalog("v3")
-        assert list(reader._catalogs) == ["v2", "v3"]  # v1 evicted (bounded)
-        assert await reader.catalog("v1") is not first  # reloaded
+        await reader.version_data("v3")
+        assert list(reader._versions) == ["v2", "v3"]  # v1 evicted (bounded)
+        assert await reader.version_data("v1") is not first  # reloaded
+        await client.aclose()
+
+    run(main())
+
+
+def test_a_record_decodes_lists_on_access(tmp_path, redis_url, redis_client, namespace):
+    publish(small_bundle(tmp_path, "v1"), redis_client, namespace=namespace)
+    tables = small_tables(0)
+    again = expected_lists(tables["buy_again"], "customer_id", "item_id")
+
+    async def main():
+        client = connect_async(redis_url)
+        reader = StoreReader(client, namespace)
+        for cust, want in again.items():
+            record = await reader.customer("v1", cust)
+            assert record is not None
+            assert record.item_ids("again") == {i for i, _ in want}
+            assert record.item_ids("no-such-field") == frozenset()
         await client.aclose()
 
     run(main())

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from recsys.errors import StoreError
+from recsys.errors import ConfigError, StoreError
 from recsys.store import keys as K
 from recsys.store.publish import publish
 from recsys.store.versions import (
     active_version,
     delete_version,
     list_versions,
+    protect_version,
+    protected_versions,
     prune_versions,
     rollback,
     unlink_matching,
+    unprotect_version,
 )
 from tests.recsys.store.test_bundle import small_bundle
 
@@ -111,3 +114,26 @@ def test_unlink_matching_deletes_in_chunks_and_only_matches(redis_client, namesp
     )
     assert len(beats) >= 2
     assert redis_client.exists(f"{namespace}:b:0")
+
+
+def test_prune_and_delete_skip_protected_versions(tmp_path, redis_client, namespace):
+    _publish(tmp_path, redis_client, namespace, "v1", "v2", "v3", "v4")
+    assert protect_version(redis_client, namespace, "v1") is True
+    assert protect_version(redis_client, namespace, "v1") is False  # already
+    assert protect_version(redis_client, namespace, "v9") is True  # may precede its publish
+    assert redis_client.type(K.protected_key(namespace)) == b"set"
+    assert protected_versions(redis_client, namespace) == {"v1", "v9"}
+    assert prune_versions(redis_client, namespace, keep=2) == ["v2"]
+    assert [i.version for i in list_versions(redis_client, namespace)] == ["v4", "v3", "v1"]
+    assert _n_keys(redis_client, namespace, "v1") > 0
+    with pytest.raises(StoreError, match="'v1': it is protected"):
+        delete_version(redis_client, namespace, "v1")
+    # A publish prunes with the same rule.
+    publish(small_bundle(tmp_path, "v5", shift=5), redis_client, namespace=namespace, keep=1)
+    assert [i.version for i in list_versions(redis_client, namespace)] == ["v5", "v1"]
+    assert unprotect_version(redis_client, namespace, "v1") is True
+    assert unprotect_version(redis_client, namespace, "v1") is False
+    assert prune_versions(redis_client, namespace, keep=1) == ["v1"]
+    assert _n_keys(redis_client, namespace, "v1") == 0
+    with pytest.raises(ConfigError, match="invalid version id"):
+        protect_version(redis_client, namespace, "bad id")
