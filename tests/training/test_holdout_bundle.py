@@ -71,27 +71,31 @@ def test_default_lists_hold_no_bought_item_and_the_all_purchases_lists_do(job, s
 
 
 def test_api_answers_score_exactly_the_manifest_figures(job, redis_client, redis_url, namespace):
-    """Publish the holdout bundle, ask the API for every judged customer, score the answers.
-
-    The default answer is compared here; the include_purchased answer serves
-    ``recommendations_all`` once the store publishes it (field ``all``)."""
+    """Publish the holdout bundle, ask the API for every judged customer under both protocols
+    (the default answer; ``include_purchased=true``), score the answers: the manifest's
+    figures, exactly."""
     publish(job.bundle_dir, redis_client, namespace=namespace)
     settings = Settings(
         redis_url=redis_url, namespace=namespace, version_cache_seconds=0, gc_freeze=False
     )
-    truth = job.result.truths["new_items"]
-    rows = []
+    figures = Manifest.load(job.bundle_dir).holdout
     with TestClient(create_app(settings)) as api:
-        for customer in truth.customer_ids:
-            r = api.get(f"/v1/customers/{customer}/recommendations", params={"k": K})
-            assert r.status_code == 200, r.text
-            for rank, item in enumerate(r.json()["items"], start=1):
-                rows.append((customer, rank, item["item_id"]))
-    answers = pd.DataFrame(rows, columns=["customer_id", "rank", "item_id"])
-    scores = score_recommendations(answers, truth, K)
-    figures = Manifest.load(job.bundle_dir).holdout["new_items"].metrics
-    for metric in ("ndcg", "recall", "hit_rate"):
-        assert scores[metric] == pytest.approx(figures[metric], abs=1e-12), metric
+        for protocol, include in (("new_items", "false"), ("all_purchases", "true")):
+            truth = job.result.truths[protocol]
+            rows = []
+            for customer in truth.customer_ids:
+                r = api.get(
+                    f"/v1/customers/{customer}/recommendations",
+                    params={"k": K, "include_purchased": include},
+                )
+                assert r.status_code == 200, r.text
+                for rank, item in enumerate(r.json()["items"], start=1):
+                    rows.append((customer, rank, item["item_id"]))
+            answers = pd.DataFrame(rows, columns=["customer_id", "rank", "item_id"])
+            scores = score_recommendations(answers, truth, K)
+            for metric in ("ndcg", "recall", "precision", "map", "hit_rate", "mrr"):
+                expected = figures[protocol].metrics[metric]
+                assert scores[metric] == pytest.approx(expected, abs=1e-12), (protocol, metric)
 
 
 def test_cli_bundle_out_prints_the_bundle_path(shop_dir, tmp_path, capsys):
