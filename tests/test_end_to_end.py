@@ -9,11 +9,12 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
+from recsys.artifacts import ArtifactOptions
 from recsys.config import Config
 from serving.app import create_app
 from serving.settings import Settings
 from training.cli import main
-from training.train import run_training
+from training.train import TrainOptions, run_training
 
 K = 8
 
@@ -23,21 +24,25 @@ def bundles(shop_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("e2e")
     fast = {"blend": {"components": [{"model": "repeat"}, {"model": "itemknn", "weight": 0.5}]}}
     first = run_training(
-        shop_dir / "events.parquet",
+        TrainOptions(
+            events=shop_dir / "events.parquet",
+            out_dir=out,
+            items=shop_dir / "items.csv",
+            candidates=("popular", "blend"),
+            artifacts=ArtifactOptions(top_n=20),
+        ),
         config=Config(models=fast),
-        out_dir=out,
-        items_path=shop_dir / "items.csv",
-        candidates=("popular", "blend"),
-        top_n=20,
     )
     second = run_training(
-        shop_dir / "events.parquet",
+        TrainOptions(
+            events=shop_dir / "events.parquet",
+            out_dir=out,
+            items=shop_dir / "items.csv",
+            candidates=("itemknn",),
+            skip_evaluation=True,
+            artifacts=ArtifactOptions(top_n=20),
+        ),
         config=Config(models={"itemknn": {"K": 5}}),
-        out_dir=out,
-        items_path=shop_dir / "items.csv",
-        candidates=("itemknn",),
-        top_n=20,
-        skip_evaluation=True,
     )
     return first, second
 
@@ -67,7 +72,7 @@ def test_train_publish_serve_rollback(bundles, redis_url, namespace, capsys):
             assert [i["item_id"] for i in body["items"]] == _expected(first.bundle_dir, cid, K)
 
         model = api.get("/v1/model").json()
-        assert model["manifest"]["chosen_model"] == first.manifest["chosen_model"]
+        assert model["manifest"]["chosen_model"] == first.manifest.chosen_model
 
         assert main(["publish", str(second.bundle_dir), *cli, "--quiet"]) == 0
         cid = customers[0]
