@@ -97,6 +97,10 @@ class Manifest(BaseModel):
     holdout_of: str = ""
     holdout_split: str = ""
     library_versions: dict[str, str] = Field(default_factory=dict)
+    #: Customer segments: ``summary`` (one object per RFM segment and cluster) and the fitted
+    #: ``params`` (BG/NBD, Gamma-Gamma, RFM cut points, clusters, churn model); empty when the
+    #: job computed none. Serving answers GET /v1/segments from it.
+    segments: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("version")
     @classmethod

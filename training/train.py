@@ -14,17 +14,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from recsys.artifacts import ArtifactOptions, build_artifacts, staged_bundle
 from recsys.config import Config
+from recsys.customers.artifacts import segment_manifest, segment_popular, segment_tables
+from recsys.customers.segments import build_segments
 from recsys.data.catalogs import items_from_events, load_customers, load_items
 from recsys.data.dataset import build_dataset
 from recsys.data.events import load_events
 from recsys.data.presets import resolve_ingest_config
-from recsys.errors import ConfigError, DataError
+from recsys.errors import ConfigError, DataError, ModelFitError
 from recsys.evaluation import METRICS, EvaluationResult
 from recsys.evaluation.candidates import Comparison, compare_candidates
 from recsys.evaluation.selection import relative_scores
@@ -53,6 +57,9 @@ class TrainOptions(BaseModel):
     customers: Path | None = None
     candidates: tuple[str, ...] = ()
     skip_evaluation: bool = False
+    #: Compute customer segments (RFM, clusters, churn, CLV), their member lists and
+    #: per-segment popular lists into the bundle.
+    segments: bool = True
     artifacts: ArtifactOptions = Field(default_factory=ArtifactOptions)
 
     @property
@@ -148,6 +155,27 @@ def holdout_figures(comparison: Comparison, model: str) -> dict[str, ProtocolFig
     return out
 
 
+def _segments(
+    events: pd.DataFrame,
+    items_frame: pd.DataFrame | None,
+    config: Config,
+    options: TrainOptions,
+    notes: list[str],
+) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """Segment tables (profiles, member lists, per-segment popular lists) and the manifest
+    entry; nothing (and a note) when the data has no order history to summarise."""
+    try:
+        result = build_segments(events, config.customers, items=items_frame)
+    except (DataError, ModelFitError) as exc:
+        notes.append(f"customer segments skipped: {exc}")
+        return {}, {}
+    tables = segment_tables(result.frame)
+    tables["popular"] = segment_popular(
+        events, result.frame, options.artifacts.popular_n, half_life_days=30.0
+    )
+    return tables, segment_manifest(result.frame, result.params)
+
+
 def _train_into(
     tmp: Path, options: TrainOptions, config: Config, run: _Run, rep: Reporter
 ) -> tuple[Manifest, EvaluationResult | None]:
@@ -233,7 +261,17 @@ def _train_into(
         notes=notes,
         library_versions=library_versions(),
     )
-    write_bundle_tables(tmp, manifest.to_json_dict(), **artifacts.tables())
+    tables = artifacts.tables()
+    if options.segments:
+        with rep.step("Customer segments: RFM, clusters, churn, CLV"):
+            segment_extra, segments_entry = _segments(events, items_frame, config, options, notes)
+        if segment_extra:
+            tables["popular"] = pd.concat(
+                [tables["popular"], segment_extra.pop("popular")], ignore_index=True
+            )
+            tables.update(segment_extra)
+            manifest = manifest.model_copy(update={"segments": segments_entry, "notes": notes})
+    write_bundle_tables(tmp, manifest.to_json_dict(), **tables)
     if evaluation is not None:
         evaluation.to_csv(tmp / "evaluation.csv")
         evaluation.to_markdown_file(tmp / "evaluation.md")
