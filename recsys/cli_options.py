@@ -94,3 +94,13 @@ def _fail(message: str, code: int) -> None:
     one_line = " ".join(message.split())
     print(f"error: {one_line}", file=sys.stderr)
     raise SystemExit(code)
+
+
+def exit_code_of(app: typer.Typer, argv: Sequence[str] | None = None) -> int:
+    """Run ``app`` as a console entry point: the exit code instead of :class:`SystemExit`
+    (0 when the command returns)."""
+    try:
+        run_app(app, argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 1
+    return 0

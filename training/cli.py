@@ -27,8 +27,8 @@ from recsys.cli_options import (
     Quiet,
     RedisUrl,
     Workers,
+    exit_code_of,
     new_app,
-    run_app,
 )
 from recsys.config import Config, load_config
 from recsys.errors import ConfigError
@@ -289,11 +289,7 @@ def serve(
 
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: runs the app; errors are one line on stderr (see the module doc)."""
-    try:
-        run_app(app, argv)
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else 1
-    return 0
+    return exit_code_of(app, argv)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import pandas as pd
 import typer
 
 from recsys import columns as C
-from recsys.cli_options import Host, Port, new_app, run_app
+from recsys.cli_options import Host, Port, exit_code_of, new_app
 from recsys.config import Config
 from recsys.data.synthetic.shop import generate_shop
 from recsys.store.connection import connect, resolve_redis_url
@@ -93,11 +93,8 @@ def demo(
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        run_app(app, argv)
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else 1
-    return 0
+    """``make demo``: generate, train, publish and serve; the exit code."""
+    return exit_code_of(app, argv)
 
 
 if __name__ == "__main__":
