@@ -41,60 +41,21 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import KFold
 
 from recsys.errors import ConfigError, DataError, NotFittedError
 from recsys.offers.features import FeatureSpec
+from recsys.offers.learners import (
+    INTERACTION_SCALE,
+    blp_test,
+    linear_fit,
+    linear_predict,
+    pooled_design,
+)
 
 FORMAT = "recsys-uplift/1"
 LEARNERS = ("s", "t", "dr")
 CHECK_BUDGET = 0.5  # share treated in the policy-level fallback check
-INTERACTION_SCALE = 0.3  # S-learner: arm x feature columns scaled down = stronger L2 on them
-
-
-def _linear_fit(X: np.ndarray, y: np.ndarray, binary: bool, C: float) -> tuple[np.ndarray, float]:
-    if binary:
-        if y.min() == y.max():  # one class only: a constant model
-            p = float(np.clip(y.mean(), 1e-6, 1 - 1e-6))
-            return np.zeros(X.shape[1]), float(np.log(p / (1 - p)))
-        lr = LogisticRegression(C=C, max_iter=2000).fit(X, y)
-        return lr.coef_[0].copy(), float(lr.intercept_[0])
-    rr = Ridge(alpha=1.0 / C).fit(X, y)
-    return np.asarray(rr.coef_, dtype=float).copy(), float(rr.intercept_)
-
-
-def _linear_predict(X: np.ndarray, coef: np.ndarray, intercept: float, binary: bool) -> np.ndarray:
-    z = X @ coef + intercept
-    return 1.0 / (1.0 + np.exp(-z)) if binary else z
-
-
-def _pooled_design(Z: np.ndarray, group: int, n_groups: int) -> np.ndarray:
-    """S-learner design for every row in arm ``group``: features, arm dummies, arm x features."""
-    n = Z.shape[0]
-    dummies = np.zeros((n, n_groups - 1))
-    inter = np.zeros((n, (n_groups - 1) * Z.shape[1]))
-    if group > 0:
-        dummies[:, group - 1] = 1.0
-        k = Z.shape[1]
-        inter[:, (group - 1) * k : group * k] = Z * INTERACTION_SCALE
-    return np.hstack([Z, dummies, inter])
-
-
-def blp_test(pseudo: np.ndarray, tau: np.ndarray) -> dict[str, float]:
-    """Slope of ``pseudo ~ 1 + (tau - mean tau)`` with a heteroskedasticity-robust (HC0) SE.
-
-    Returns ``{"slope", "se", "z"}``; ``z`` is 0 when ``tau`` is constant (no heterogeneity
-    to test). Source: Chernozhukov et al. (2018), BLP of the CATE.
-    """
-    d = tau - tau.mean()
-    sxx = float(d @ d)
-    if sxx <= 1e-12 * max(len(d), 1):
-        return {"slope": 0.0, "se": float("inf"), "z": 0.0}
-    slope = float(d @ (pseudo - pseudo.mean())) / sxx
-    resid = pseudo - pseudo.mean() - slope * d
-    se = float(np.sqrt(np.sum(d**2 * resid**2)) / sxx)
-    return {"slope": slope, "se": se, "z": slope / se if se > 0 else 0.0}
 
 
 class UpliftModel:
@@ -215,10 +176,10 @@ class UpliftModel:
                 tau_oof = np.zeros(len(y))
                 for train, test in folds.split(Z):
                     rows = train[pair[train]]
-                    coef, b = _linear_fit(Z[rows], pseudo[rows], False, self.C)
+                    coef, b = linear_fit(Z[rows], pseudo[rows], False, self.C)
                     tau_oof[test] = Z[test] @ coef + b
                 rows = np.flatnonzero(pair)
-                self.coef_[f"tau:{name}"], self.intercept_[f"tau:{name}"] = _linear_fit(
+                self.coef_[f"tau:{name}"], self.intercept_[f"tau:{name}"] = linear_fit(
                     Z[rows], pseudo[rows], False, self.C
                 )
             self.oof_uplift_[:, t - 1] = tau_oof
@@ -279,12 +240,12 @@ class UpliftModel:
         whose per-arm coefficients are returned as if separate (they predict the same)."""
         if self.learner != "s":
             return [
-                _linear_fit(Z[codes == g], y[codes == g], self.binary_, self.C)
+                linear_fit(Z[codes == g], y[codes == g], self.binary_, self.C)
                 for g in range(n_groups)
             ]
-        design = np.vstack([_pooled_design(Z[codes == g], g, n_groups) for g in range(n_groups)])
+        design = np.vstack([pooled_design(Z[codes == g], g, n_groups) for g in range(n_groups)])
         target = np.concatenate([y[codes == g] for g in range(n_groups)])
-        coef, b = _linear_fit(design, target, self.binary_, self.C)
+        coef, b = linear_fit(design, target, self.binary_, self.C)
         k = Z.shape[1]
         out = [(coef[:k].copy(), b)]
         for g in range(1, n_groups):
@@ -296,7 +257,7 @@ class UpliftModel:
         self, Z: np.ndarray, fitted: list[tuple[np.ndarray, float]], n_groups: int
     ) -> np.ndarray:
         return np.column_stack(
-            [_linear_predict(Z, coef, b, self.binary_) for coef, b in fitted[:n_groups]]
+            [linear_predict(Z, coef, b, self.binary_) for coef, b in fitted[:n_groups]]
         )
 
     # ----------------------------------------------------------------------------------------
@@ -311,7 +272,7 @@ class UpliftModel:
         names = [self.control_, *self.arms_]
         return np.column_stack(
             [
-                _linear_predict(Z, self.coef_[f"mu:{n}"], self.intercept_[f"mu:{n}"], self.binary_)
+                linear_predict(Z, self.coef_[f"mu:{n}"], self.intercept_[f"mu:{n}"], self.binary_)
                 for n in names
             ]
         )
