@@ -4,12 +4,12 @@
 # that the endpoints' annotations name (local variables of router()).
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from serving.deps import ServiceDep
 from serving.present import answer_response
-from serving.queries import RequestModels, SimilarQuery
+from serving.queries import QueryModel, RequestModels, SimilarQuery
 from serving.routes import ItemId, api_router, get_and_head
 from serving.schemas import ErrorOut, SimilarOut
 from serving.settings import Settings
@@ -18,12 +18,14 @@ from serving.settings import Settings
 def router(settings: Settings, models: RequestModels) -> APIRouter:
     """The item routes (scope ``site``)."""
     api = api_router("items", "site", settings)
-    Query_ = Annotated[models.similar, Query()]  # type: ignore[name-defined]
+    read_query = QueryModel(models.similar)
+    Query_ = Annotated[models.similar, Depends(read_query)]  # type: ignore[name-defined]
 
     @get_and_head(
         api,
         "/items/{item_id:path}/similar",
         response_model=SimilarOut,
+        openapi_extra=read_query.openapi(),
         responses={
             404: {
                 "description": "The item is not in the active version's catalog",

@@ -4,12 +4,12 @@
 # that the endpoints' annotations name (local variables of router()).
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Depends, Request
 from starlette.responses import Response
 
 from serving.deps import ServiceDep
 from serving.present import answer_response
-from serving.queries import RecommendationQuery, RequestModels, SessionIn
+from serving.queries import QueryModel, RecommendationQuery, RequestModels, SessionIn
 from serving.routes import CustomerId, api_router, get_and_head
 from serving.schemas import RecommendationsOut, SessionOut
 from serving.settings import Settings
@@ -18,11 +18,15 @@ from serving.settings import Settings
 def router(settings: Settings, models: RequestModels) -> APIRouter:
     """The recommendation routes (scope ``site``)."""
     api = api_router("recommendations", "site", settings)
-    Query_ = Annotated[models.recommendations, Query()]  # type: ignore[name-defined]
+    read_query = QueryModel(models.recommendations)
+    Query_ = Annotated[models.recommendations, Depends(read_query)]  # type: ignore[name-defined]
     Session_ = Annotated[models.session, Body()]  # type: ignore[name-defined]
 
     @get_and_head(
-        api, "/customers/{customer_id:path}/recommendations", response_model=RecommendationsOut
+        api,
+        "/customers/{customer_id:path}/recommendations",
+        response_model=RecommendationsOut,
+        openapi_extra=read_query.openapi(),
     )
     async def customer_recommendations(
         request: Request, customer_id: CustomerId, query: Query_, service: ServiceDep

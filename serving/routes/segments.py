@@ -5,13 +5,14 @@
 # that the endpoints' annotations name (local variables of router()).
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response, StreamingResponse
 
 from serving.deps import ServiceDep
 from serving.metrics import SCOPE_VERSION_KEY
 from serving.present import json_response
+from serving.queries import QueryModel
 from serving.routes import UNAVAILABLE, CustomerId, api_router, get_and_head
 from serving.schemas import CustomerSegmentOut, ErrorOut, SegmentCustomersOut, SegmentsOut
 from serving.segments import Segments, SortKey
@@ -42,6 +43,7 @@ class SegmentCustomersQuery(BaseModel):
 
 
 _NOT_FOUND = {"model": ErrorOut}
+_READ_QUERY = QueryModel(SegmentCustomersQuery)
 _GONE = {410: {"description": "The cursor's model version is no longer kept", **_NOT_FOUND}}
 
 
@@ -60,6 +62,7 @@ def router(settings: Settings) -> APIRouter:
         api,
         "/segments/{segment}/customers",
         response_model=SegmentCustomersOut,
+        openapi_extra=_READ_QUERY.openapi(),
         responses={
             200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
             404: {"description": "No such segment in the active version", **_NOT_FOUND},
@@ -69,7 +72,7 @@ def router(settings: Settings) -> APIRouter:
     async def segment_customers(
         request: Request,
         segment: SegmentSlug,
-        query: Annotated[SegmentCustomersQuery, Query()],
+        query: Annotated[SegmentCustomersQuery, Depends(_READ_QUERY)],
         service: ServiceDep,
         accept: Annotated[str | None, Header(include_in_schema=False)] = None,
     ) -> Response:
