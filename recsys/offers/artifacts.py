@@ -333,6 +333,7 @@ def _with_best_offer(profiles: pd.DataFrame, chosen: pd.DataFrame) -> pd.DataFra
         [C.CUSTOMER_ID, "value", "offer_id"], ascending=[True, False, True], kind="mergesort"
     )
     best = best.drop_duplicates(C.CUSTOMER_ID).set_index(C.CUSTOMER_ID)
-    out["best_offer_id"] = ids.map(best["offer_id"]).astype(object).to_numpy()
+    best_id = ids.map(best["offer_id"]).astype(object)
+    out["best_offer_id"] = best_id.where(best_id.notna(), None).to_numpy()
     out["best_offer_value"] = ids.map(best["value"]).astype(float).to_numpy()
     return out
