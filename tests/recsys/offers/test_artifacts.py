@@ -177,7 +177,7 @@ def test_fallback_where_nothing_is_allocated_and_best_offer_columns(artifacts) -
     for cid in IDS:
         mine = chosen[chosen[C.CUSTOMER_ID] == cid]
         if mine.empty:
-            assert seg.loc[cid, "best_offer_id"] is None
+            assert pd.isna(seg.loc[cid, "best_offer_id"])
         else:
             ordered = mine.sort_values(["value", "offer_id"], ascending=[False, True])
             best = ordered.iloc[0]  # ties by offer id
