@@ -542,7 +542,7 @@ def export_email_command(
     salt: Annotated[str, typer.Option("--salt", help="Salt of the control hash.")] = (
         "email-control"
     ),
-    redis: Redis = None,
+    redis: RedisUrl = None,
     namespace: Namespace = "recsys",
     quiet: Quiet = False,
 ) -> None:
