@@ -73,7 +73,7 @@ class OffersConfig(BaseModel):
     method: str = "auto"
     default_basket: float = Field(default=50.0, gt=0)
     base_uplift: float = Field(default=0.05, ge=0, le=1)
-    item_audience_size: int = Field(default=1000, ge=1, le=100_000)
+    item_audience_size: int = Field(default=200, ge=1, le=100_000)
 
 
 @dataclass
@@ -141,7 +141,7 @@ def eligibility_frame(
     return frame
 
 
-def item_audience_table(recommendations: pd.DataFrame, size: int = 1000) -> pd.DataFrame:
+def item_audience_table(recommendations: pd.DataFrame, size: int = 200) -> pd.DataFrame:
     """Per item, the customers whose list holds it highest (:data:`ITEM_AUDIENCE_SORT`).
 
     ``recommendations``: ``customer_id, rank, item_id, score``. Returns ``item_id, sort, rank,

@@ -234,7 +234,7 @@ OFFER_AUDIENCE_PAGE: Final = KeyFamily(
     value=Field(
         "{page}",
         Kind.JSON,
-        "JSON array of `{customer_id, expected_value, uplift, reason}`, best first",
+        "JSON array of rows `[customer_id, expected_value, uplift, reason]`, best first",
         RowPages(
             "offer_audiences",
             group="offer_id",
@@ -254,7 +254,7 @@ ITEM_AUDIENCE_PAGE: Final = KeyFamily(
     value=Field(
         "{page}",
         Kind.JSON,
-        "JSON array of `{customer_id, position, score}`, best first",
+        "JSON array of rows `[customer_id, position, score]`, best first",
         RowPages("item_audiences", group=C.ITEM_ID, columns=(C.CUSTOMER_ID, "position", C.SCORE)),
     ),
 )

@@ -117,8 +117,9 @@ class OfferCatalogJson:
 @dataclass(frozen=True)
 class RowPages:
     """A ``(group, sort, rank, columns...)`` table -> each list cut into pages of
-    ``PAGE_SIZE`` rows, one JSON array of objects (``columns``) per page (entity id
-    :func:`page_id`), as :class:`Pages` does for bare ids."""
+    ``PAGE_SIZE`` rows, one JSON array of rows per page (each row an array of the
+    ``columns``' values, in that order; floats to 6 significant digits), entity id
+    :func:`page_id`, as :class:`Pages` does for bare ids."""
 
     table: str
     group: str
@@ -138,9 +139,10 @@ class RowPages:
         if frame[keys].isna().any().any():
             raise DataError(f"{file}: rows with missing values in {keys}")
         frame = frame.sort_values(keys, kind="stable")
-        data = {c: _json_ready(frame[c]) for c in self.columns}
+        data = [_json_ready(frame[c]) for c in self.columns]
         rows = [
-            dict(zip(self.columns, row, strict=True)) for row in zip(*data.values(), strict=True)
+            [_round(v) if isinstance(v, float) else v for v in row]
+            for row in zip(*data, strict=True)
         ]
         ids: list[str] = []
         values: list[bytes] = []

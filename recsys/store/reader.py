@@ -351,6 +351,7 @@ class StoreReader:
     ) -> tuple[list[dict[str, Any]], bool]:
         """Rows ``offset .. offset + limit`` of a paged list (one round trip: its 1-2 pages)
         and whether more follow; ``([], False)`` for an unknown list or past the end."""
+        columns = family.value.encoder.columns  # each stored row: these columns' values
         first, last = offset // PAGE_SIZE, (offset + limit) // PAGE_SIZE
         pipe = self.client.pipeline(transaction=False)
         for page in range(first, last + 1):
@@ -363,7 +364,7 @@ class StoreReader:
             page_rows = family.decode_value(raw)
             if not isinstance(page_rows, list):
                 raise StoreError(f"corrupt {family.name} of {group!r}: not a JSON array")
-            rows.extend(page_rows)
+            rows.extend(dict(zip(columns, row, strict=False)) for row in page_rows)
         start = offset - first * PAGE_SIZE
         return rows[start : start + limit], len(rows) > start + limit
 
