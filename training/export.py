@@ -44,6 +44,8 @@ CHANNEL: Final = "email"
 NOT_OPTED_IN: Final = "not_opted_in"
 MAIL, CONTROL = "mail", "control"
 _BATCH = 256
+#: Reads in flight at once (below redis-py's pool of 100 connections).
+_CONCURRENCY = 32
 
 
 @dataclass(frozen=True)
@@ -110,11 +112,15 @@ async def _collect(
     catalog = OfferCatalog.from_json(await reader.offer_catalog(version))
     payloads: list[dict[str, Any]] = []
     held: list[tuple[str, str]] = []
+    slots = asyncio.Semaphore(_CONCURRENCY)
+
+    async def one(cid: str) -> tuple[dict[str, Any] | None, str | None]:
+        async with slots:
+            return await _payload(reader, version, data, catalog, cid, k)
+
     for start in range(0, len(ids), _BATCH):
         batch = ids[start : start + _BATCH]
-        results = await asyncio.gather(
-            *(_payload(reader, version, data, catalog, cid, k) for cid in batch)
-        )
+        results = await asyncio.gather(*(one(cid) for cid in batch))
         for cid, (payload, reason) in zip(batch, results, strict=True):
             if payload is None:
                 held.append((cid, str(reason)))

@@ -117,3 +117,21 @@ def test_cli_writes_csv_and_fails_in_one_line(
     assert err.startswith("error:") and ".jsonl or .csv" in err and err.count("\n") == 1
     assert main([*args[:3], "v9", *args[4:], "--out", str(out)]) == 4
     assert "'v9' is not published" in capsys.readouterr().err
+
+
+def test_many_customers_are_read_within_the_connection_pool(
+    published: Path, tmp_path: Path, redis_url: str, namespace: str
+) -> None:
+    """More customers than redis-py's pool has connections (100): reads are bounded."""
+    many = pd.DataFrame({"customer_id": [f"new{i:04d}" for i in range(600)], "email_opt_in": 1})
+    path = tmp_path / "many.csv"
+    pd.concat([CUSTOMERS, many]).to_csv(path, index=False)
+    out = tmp_path / "many.jsonl"
+    result = export_email("v1", out, path, redis_url=redis_url, namespace=namespace, k=K)
+    payloads = [orjson.loads(line) for line in out.read_bytes().splitlines()]
+    assert result.payloads == len(payloads) == 603
+    strangers = [p for p in payloads if p["customer_id"].startswith("new")]
+    assert {orjson.dumps([p["items"], p["offer"]]) for p in strangers} == {
+        orjson.dumps([strangers[0]["items"], strangers[0]["offer"]])
+    }
+    assert strangers[0]["offer"]["offer_id"] == "SHIP"
