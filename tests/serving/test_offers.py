@@ -17,6 +17,7 @@ from recsys.store import write_bundle_tables
 from recsys.store.publish import publish
 from serving.settings import Settings
 from tests.serving.conftest import OFFER_ROWS, Publisher, assert_error, serve, shop_tables
+from tests.serving.redis_server import ThrowawayRedis
 
 URL = "/v1/customers/{}/offers"
 
@@ -251,3 +252,32 @@ def test_a_cursor_of_a_pruned_version_is_gone(publish_shop: Publisher, settings:
             422,
             "invalid_cursor",
         )
+
+
+def test_redis_down_the_site_gets_the_fallback_offer_and_lists_are_503(tmp_path: Path) -> None:
+    srv = ThrowawayRedis(tmp_path)
+    srv.start()
+    try:
+        manifest = {"version": "v1", "created_at": "2024-01-01T00:00:00Z", "top_n": 10}
+        path = write_bundle_tables(tmp_path / "bundle", manifest, **shop_tables("v1"))
+        client = redis.Redis.from_url(srv.url)
+        publish(path, client, namespace="shop", score_dtype="float32")
+        client.close()
+        settings = Settings(
+            redis_url=srv.url, namespace="shop", version_cache_seconds=0, gc_freeze=False
+        )
+        with serve(settings) as api:
+            assert _offers(api, "c1", "web")["source"] == "allocated"  # reads the catalog
+            srv.stop()
+            body = _offers(api, "c1", "web")
+            assert (body["source"], [o["offer_id"] for o in body["offers"]]) == (
+                "fallback",
+                ["SHIP"],
+            )
+            assert_error(api.get("/v1/offers"), 503, "unavailable")
+            assert_error(api.get("/v1/offers/HOME10/audience"), 503, "unavailable")
+            srv.start()
+            assert api.get("/readyz").status_code == 200
+            assert _offers(api, "c1", "web")["source"] == "allocated"
+    finally:
+        srv.kill()
