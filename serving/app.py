@@ -27,7 +27,7 @@ from serving.errors import install_error_handlers
 from serving.metrics import MODEL_VERSION_HEADER, Metrics, ObservabilityMiddleware
 from serving.queries import request_models
 from serving.redis_mux import MultiplexedRedis
-from serving.routes import docs, health, items, model, recommendations, segments
+from serving.routes import docs, health, items, model, offers, recommendations, segments
 from serving.service import Service, freeze_long_lived
 from serving.settings import Settings, get_settings
 
@@ -132,6 +132,8 @@ def create_app(settings: Settings | None = None, *, dependencies: Sequence[Any] 
     app.include_router(items.router(conf, models))
     app.include_router(segments.customer_router(conf))
     app.include_router(segments.router(conf))
+    app.include_router(offers.customer_router(conf))
+    app.include_router(offers.router(conf))
     app.include_router(model.router(conf))
     app.include_router(health.router())
     app.include_router(docs.router(app.title))

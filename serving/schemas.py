@@ -143,3 +143,85 @@ class SegmentCustomersOut(_Out):
     sort: Literal["clv", "churn_risk"]
     customers: list[CustomerProfileOut]
     next_cursor: str | None
+
+
+# -- offers (issue #10) ------------------------------------------------------------------------
+
+
+class CustomerOfferOut(_Out):
+    """One offer shown to a customer: catalog facts, expected incremental value (money),
+    uplift (probability) and why (``fallback``, or the uplift source: the prior says so)."""
+
+    rank: int
+    offer_id: str
+    name: str | None = None
+    kind: str | None = None
+    value: float | None = None
+    expected_value: float | None
+    uplift: float | None
+    reason: str | None
+
+
+class CustomerOffersOut(_Out):
+    """A customer's offers on a channel, best first. ``source``: ``allocated``, ``fallback``
+    (nothing else eligible, or an unknown customer), ``held`` (the contact policy holds the
+    channel: ``held`` says why) or ``none`` (no fallback offer on the channel)."""
+
+    customer_id: str
+    model_version: str
+    channel: Channel
+    source: Literal["allocated", "fallback", "held", "none"]
+    held: str | None
+    offers: list[CustomerOfferOut]
+
+
+class OfferOut(_Out):
+    """One offer of the catalog (every catalog field), with ``active``, ``audience``
+    (customers allocated it) and ``budget_left`` after this version's allocation."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+    offer_id: str
+    budget_left: float | None = None
+
+
+class OffersOut(_Out):
+    """The offer catalog of the active version."""
+
+    model_version: str
+    offers: list[OfferOut]
+
+
+class OfferAudienceCustomerOut(_Out):
+    """A customer allocated the offer: expected incremental value, uplift, reason."""
+
+    customer_id: str
+    expected_value: float | None
+    uplift: float | None
+    reason: str | None
+
+
+class OfferAudienceOut(_Out):
+    """A page of an offer's audience, highest expected value first; ``next_cursor`` is null
+    on the last page."""
+
+    offer_id: str
+    model_version: str
+    customers: list[OfferAudienceCustomerOut]
+    next_cursor: str | None
+
+
+class ItemAudienceCustomerOut(_Out):
+    """A customer whose recommendations hold the item: its ``position`` there and score."""
+
+    customer_id: str
+    position: int
+    score: float
+
+
+class ItemAudienceOut(_Out):
+    """A page of an item's audience: customers with the item highest in their list first."""
+
+    item_id: str
+    model_version: str
+    customers: list[ItemAudienceCustomerOut]
+    next_cursor: str | None

@@ -475,5 +475,92 @@ def uplift_assign(
     )
 
 
+# --------------------------------------------------------------------------------------------
+# Offers: recsys offers (allocate over a bundle) and recsys export email (training/offers.py,
+# training/export.py). A self-contained block: registered before the entry point runs.
+# --------------------------------------------------------------------------------------------
+
+
+@app.command("offers")
+def offers_command(
+    bundle: Annotated[Path, typer.Option("--bundle", help="A bundle directory OUT/<version>.")],
+    catalog: Annotated[Path, typer.Option("--catalog", help="Offer catalog (CSV/Parquet/JSON).")],
+    customers: Annotated[
+        Path | None, typer.Option("--customers", help="Customers file (country).")
+    ] = None,
+    redemptions: Annotated[
+        Path | None, typer.Option("--redemptions", help="customer_id, offer_id, timestamp.")
+    ] = None,
+    contacts: Annotated[
+        Path | None, typer.Option("--contacts", help="customer_id, channel, timestamp.")
+    ] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Allocation date.")] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Allocate the catalog's offers over a bundle (before publishing) and add the tables."""
+    from recsys.offers.artifacts import OffersConfig
+    from training.offers import run_offers
+
+    rep = Reporter(quiet)
+    with rep.step(f"Allocating offers of {catalog} over {bundle}"):
+        result = run_offers(
+            bundle,
+            catalog,
+            customers_path=customers,
+            redemptions_path=redemptions,
+            contacts_path=contacts,
+            config=OffersConfig(as_of=as_of),
+        )
+    m = result.manifest
+    rep.info(
+        f"  {m['allocated']:,} offers to {m['customers_with_offers']:,} customers "
+        f"({m['method']}, value {m['objective']:.2f}, LP bound {m['lp_bound']:.2f}); "
+        f"{m['rejected_offers']} catalog rows rejected"
+    )
+    typer.echo(str(bundle))
+
+
+export_app = typer.Typer(help="Exports for other systems.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("email")
+def export_email_command(
+    version: Annotated[str, typer.Option("--version", help="A published version.")],
+    out: Annotated[Path, typer.Option("--out", help="PATH.jsonl or PATH.csv.")],
+    customers: Annotated[
+        Path, typer.Option("--customers", help="Customers file with email_opt_in.")
+    ],
+    k: Annotated[int, typer.Option("--k", min=1, max=500, help="Products per email.")] = 10,
+    control_share: Annotated[
+        float, typer.Option("--control-share", min=0, max=0.99, help="Share held out.")
+    ] = 0.1,
+    salt: Annotated[str, typer.Option("--salt", help="Salt of the control hash.")] = (
+        "email-control"
+    ),
+    redis: RedisUrl = None,
+    namespace: Namespace = "recsys",
+    quiet: Quiet = False,
+) -> None:
+    """The email payload (top-k products + best email offer), equal to the API's answers."""
+    from training.export import export_email
+
+    result = export_email(
+        version,
+        out,
+        customers,
+        redis_url=redis,
+        namespace=namespace,
+        k=k,
+        control_share=control_share,
+        salt=salt,
+    )
+    Reporter(quiet).info(
+        f"  {result.payloads:,} payloads ({result.control:,} in the control group), "
+        f"{result.suppressed:,} suppressed; {result.paths['suppressed']}"
+    )
+    typer.echo(str(out))
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -43,6 +43,11 @@ TABLES: Final = {
     "segments": SEGMENTS_FILE,
     "segment_members": SEGMENT_MEMBERS_FILE,
     "offers": OFFERS_FILE,
+    # Offers (issue #10): see recsys.offers.artifacts.
+    "offer_holds": "offer_holds.parquet",
+    "offer_catalog": "offer_catalog.parquet",
+    "offer_audiences": "offer_audiences.parquet",
+    "item_audiences": "item_audiences.parquet",
 }
 REQUIRED_TABLES: Final = ("items", "recommendations", "similar_items", "popular")
 #: Columns each table must have (it may have more).
@@ -59,6 +64,10 @@ TABLE_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     # Marketing lists: every segment's customers in each sort order (rank 1 first).
     "segment_members": (C.SEGMENT, "sort", C.RANK, C.CUSTOMER_ID),
     "offers": (C.CUSTOMER_ID,),
+    "offer_holds": (C.CUSTOMER_ID, "channel", "reason"),
+    "offer_catalog": ("offer_id",),
+    "offer_audiences": ("offer_id", "sort", C.RANK, C.CUSTOMER_ID),
+    "item_audiences": (C.ITEM_ID, "sort", C.RANK, C.CUSTOMER_ID),
 }
 REQUIRED_MANIFEST_KEYS: Final = ("version", "created_at", "top_n")
 DICTIONARY_PAGE_LIMIT: Final = 256 << 20

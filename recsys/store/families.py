@@ -29,6 +29,7 @@ from recsys.store.encoders import (
     TextColumn,
 )
 from recsys.store.keyfamily import Field, KeyFamily, Kind, RedisType, by_name
+from recsys.store.offer_encoders import CustomerOffers, OfferCatalogJson, RowPages
 
 _VERSION = Field("{version}", Kind.VERSION_ID, "a version id")
 
@@ -157,6 +158,14 @@ CUSTOMER: Final = KeyFamily(
             "recommendations with already-purchased items allowed (include_purchased)",
             RankedTable("recommendations_all", owner=C.CUSTOMER_ID, required=False),
         ),
+        Field(
+            K.FIELD_OFFERS.decode(),
+            Kind.JSON,
+            "the customer's allocated offers: `offers` (offer id -> [expected value, uplift, "
+            "reason]), `channels` (channel -> offer ids, best first) and `held` (channel -> "
+            "why the contact policy holds it); fallback offers are not stored",
+            CustomerOffers(),
+        ),
     ),
 )
 ITEM: Final = KeyFamily(
@@ -198,6 +207,57 @@ SEGMENT_PAGE: Final = KeyFamily(
         Pages("segment_members", group=C.SEGMENT, member=C.CUSTOMER_ID),
     ),
 )
+OFFER_CATALOG: Final = KeyFamily(
+    "offer_catalog",
+    RedisType.STRING,
+    K.offer_catalog_key,
+    "{ns}:v:{v}:offers",
+    "The offer catalog of the version's allocation: every validated offer with `active`, "
+    "`audience` and `budget_left`, and the fallback offer per channel.",
+    per_version=True,
+    value=Field(
+        "value",
+        Kind.JSON,
+        'the catalog (JSON object `{"offers": [...], "fallback": {channel: offer_id}}`)',
+        OfferCatalogJson(),
+    ),
+)
+OFFER_AUDIENCE_PAGE: Final = KeyFamily(
+    "offer_audience_page",
+    RedisType.STRING,
+    K.offer_audience_key,
+    "{ns}:v:{v}:oa:{page}",
+    "A page of an offer's audience, page id `{offer_id}|value|{n}` (n from 0): up to 1,000 "
+    "allocated customers, highest expected value first (marketing lists).",
+    per_version=True,
+    prefix=K.offer_audience_prefix,
+    value=Field(
+        "{page}",
+        Kind.JSON,
+        "JSON array of rows `[customer_id, expected_value, uplift, reason]`, best first",
+        RowPages(
+            "offer_audiences",
+            group="offer_id",
+            columns=(C.CUSTOMER_ID, "expected_value", "uplift", "reason"),
+        ),
+    ),
+)
+ITEM_AUDIENCE_PAGE: Final = KeyFamily(
+    "item_audience_page",
+    RedisType.STRING,
+    K.item_audience_key,
+    "{ns}:v:{v}:ia:{page}",
+    "A page of an item's audience, page id `{item_id}|top|{n}` (n from 0): up to 1,000 "
+    "customers whose recommendations hold the item highest.",
+    per_version=True,
+    prefix=K.item_audience_prefix,
+    value=Field(
+        "{page}",
+        Kind.JSON,
+        "JSON array of rows `[customer_id, position, score]`, best first",
+        RowPages("item_audiences", group=C.ITEM_ID, columns=(C.CUSTOMER_ID, "position", C.SCORE)),
+    ),
+)
 #: Every family, in publish order for the per-version ones (entities first, so the small
 #: single keys are written last, just before the version is registered).
 FAMILIES: Final[tuple[KeyFamily, ...]] = (
@@ -209,8 +269,11 @@ FAMILIES: Final[tuple[KeyFamily, ...]] = (
     CUSTOMER,
     ITEM,
     SEGMENT_PAGE,
+    OFFER_AUDIENCE_PAGE,
+    ITEM_AUDIENCE_PAGE,
     POPULAR,
     CATALOG,
+    OFFER_CATALOG,
     MANIFEST,
     INFO,
 )

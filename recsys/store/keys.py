@@ -17,6 +17,9 @@ Layout (see ``docs/storage-format.md``)::
     {ns}:v:{version}:c:{customer}  HASH    field -> value (``rec``, ``again``, ``seg``, ``all``)
     {ns}:v:{version}:i:{item}      HASH    field -> ranked list (``sim``)
     {ns}:v:{version}:sp:{page}     STRING  a page of a segment's member list (JSON ids)
+    {ns}:v:{version}:offers        STRING  JSON offer catalog (with budget left, fallbacks)
+    {ns}:v:{version}:oa:{page}     STRING  a page of an offer's audience (JSON rows)
+    {ns}:v:{version}:ia:{page}     STRING  a page of an item's audience (JSON rows)
 
 No key carries a hash tag and no code path sends a multi-key command, so every key may live in
 any Redis Cluster slot. Namespaces and versions are restricted to a safe alphabet (no braces,
@@ -40,6 +43,8 @@ FIELD_ALL_PURCHASES: Final = b"all"
 FIELD_SEGMENT: Final = b"seg"
 #: The customer's profile (RFM, cluster, churn, CLV) as a JSON object.
 FIELD_PROFILE: Final = b"profile"
+#: The customer's allocated offers per channel (JSON, issue #10).
+FIELD_OFFERS: Final = b"offers"
 # Per-item HASH fields.
 FIELD_SIMILAR: Final = b"sim"
 # Segment name of the global popular list (a field of the ``popular`` HASH).
@@ -161,3 +166,31 @@ def version_pattern(namespace: str, version: str) -> bytes:
 def namespace_pattern(namespace: str) -> bytes:
     """SCAN MATCH pattern for every key of a namespace (maintenance and test cleanup)."""
     return glob_escape(_ns(namespace)) + b":*"
+
+
+# -- offers (issue #10) ------------------------------------------------------------------------
+
+
+def offer_catalog_key(namespace: str, version: str) -> bytes:
+    """The version's offer catalog (JSON)."""
+    return version_prefix(namespace, version) + b"offers"
+
+
+def offer_audience_prefix(namespace: str, version: str) -> bytes:
+    """Prefix of the offer audience pages; the key is this prefix + the page id."""
+    return version_prefix(namespace, version) + b"oa:"
+
+
+def offer_audience_key(namespace: str, version: str, page_id: str) -> bytes:
+    """One page of an offer's audience (page id ``{offer_id}|value|{page}``)."""
+    return offer_audience_prefix(namespace, version) + page_id.encode()
+
+
+def item_audience_prefix(namespace: str, version: str) -> bytes:
+    """Prefix of the item audience pages; the key is this prefix + the page id."""
+    return version_prefix(namespace, version) + b"ia:"
+
+
+def item_audience_key(namespace: str, version: str, page_id: str) -> bytes:
+    """One page of an item's audience (page id ``{item_id}|top|{page}``)."""
+    return item_audience_prefix(namespace, version) + page_id.encode()

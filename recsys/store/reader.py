@@ -28,7 +28,14 @@ from recsys.store import keys as K
 from recsys.store.catalog_view import CatalogView, Scored
 from recsys.store.codec import Catalog
 from recsys.store.encoders import PAGE_SIZE, page_id
-from recsys.store.families import CUSTOMER, ITEM, SEGMENT_PAGE
+from recsys.store.families import (
+    CUSTOMER,
+    ITEM,
+    ITEM_AUDIENCE_PAGE,
+    OFFER_AUDIENCE_PAGE,
+    OFFER_CATALOG,
+    SEGMENT_PAGE,
+)
 from recsys.store.keyfamily import Kind
 
 #: Per-customer HASH fields that hold ranked lists (declared in recsys.store.families);
@@ -38,6 +45,8 @@ _SIMILAR = ITEM.fields[K.FIELD_SIMILAR.decode()].raw_name
 _PROFILE_FIELD = CUSTOMER.fields[K.FIELD_PROFILE.decode()]
 _PROFILE = _PROFILE_FIELD.raw_name
 _PAGE = SEGMENT_PAGE.value
+_OFFERS_FIELD = CUSTOMER.fields[K.FIELD_OFFERS.decode()]
+_OFFERS = _OFFERS_FIELD.raw_name
 
 
 def _profile_of(raw: bytes) -> dict[str, Any]:
@@ -45,6 +54,20 @@ def _profile_of(raw: bytes) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise StoreError("corrupt customer profile: not a JSON object")
     return value
+
+
+def _object_of(raw: bytes, decode: Any, what: str) -> dict[str, Any]:
+    value = decode(raw)
+    if not isinstance(value, dict):
+        raise StoreError(f"corrupt {what}: not a JSON object")
+    return value
+
+
+def offers_of(record: CustomerRecord | None) -> dict[str, Any] | None:
+    """The stored offers of a customer record read whole (the ``offers`` field, None when
+    absent): the same value :meth:`StoreReader.customer_offers` reads alone."""
+    raw = None if record is None else record.text.get(_OFFERS_FIELD.name)
+    return None if raw is None else _object_of(raw.encode(), _OFFERS_FIELD.decode, "offers")
 
 
 def _text(raw: bytes | str | None) -> str | None:
@@ -308,3 +331,53 @@ class StoreReader:
     async def popular_segments(self, version: str) -> list[str]:
         """Segments that have a popular list in ``version``."""
         return sorted((await self.version_data(version)).popular)
+
+    # -- offers (issue #10) -----------------------------------------------------------------
+    async def customer_offers(self, version: str, customer_id: str) -> dict[str, Any] | None:
+        """The customer's stored offers (one HGET; see the ``offers`` field), or None."""
+        key = K.customer_key(self.namespace, version, customer_id)
+        raw = await self._call("a customer's offers", self.client.hget(key, _OFFERS))
+        return None if raw is None else _object_of(raw, _OFFERS_FIELD.decode, "offers")
+
+    async def offer_catalog(self, version: str) -> dict[str, Any] | None:
+        """The version's offer catalog (one GET), or None when it has none."""
+        raw = await self._call(
+            "the offer catalog", self.client.get(OFFER_CATALOG.key(self.namespace, version))
+        )
+        return None if raw is None else _object_of(raw, OFFER_CATALOG.decode_value, "offers")
+
+    async def _row_pages(
+        self, family: Any, version: str, group: str, sort: str, offset: int, limit: int
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """Rows ``offset .. offset + limit`` of a paged list (one round trip: its 1-2 pages)
+        and whether more follow; ``([], False)`` for an unknown list or past the end."""
+        columns = family.value.encoder.columns  # each stored row: these columns' values
+        first, last = offset // PAGE_SIZE, (offset + limit) // PAGE_SIZE
+        pipe = self.client.pipeline(transaction=False)
+        for page in range(first, last + 1):
+            pipe.get(family.key(self.namespace, version, page_id(group, sort, page)))
+        raws = await self._call(f"a {family.name}", pipe.execute())
+        rows: list[dict[str, Any]] = []
+        for raw in raws:
+            if raw is None:
+                break
+            page_rows = family.decode_value(raw)
+            if not isinstance(page_rows, list):
+                raise StoreError(f"corrupt {family.name} of {group!r}: not a JSON array")
+            rows.extend(dict(zip(columns, row, strict=False)) for row in page_rows)
+        start = offset - first * PAGE_SIZE
+        return rows[start : start + limit], len(rows) > start + limit
+
+    async def offer_audience(
+        self, version: str, offer_id: str, offset: int, limit: int
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """Customers ``offset ..`` of an offer's audience (best first) and whether more
+        follow (one round trip)."""
+        return await self._row_pages(OFFER_AUDIENCE_PAGE, version, offer_id, "value", offset, limit)
+
+    async def item_audience(
+        self, version: str, item_id: str, offset: int, limit: int
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """Customers ``offset ..`` of an item's audience (those whose recommendations hold it
+        highest first) and whether more follow (one round trip)."""
+        return await self._row_pages(ITEM_AUDIENCE_PAGE, version, item_id, "top", offset, limit)

@@ -28,6 +28,7 @@ from fastapi.testclient import TestClient
 
 from recsys import columns as C
 from recsys.customers.artifacts import segment_manifest, segment_tables
+from recsys.offers.artifacts import item_audience_table
 from recsys.store import write_bundle_tables
 from recsys.store.publish import publish
 from serving.app import create_app
@@ -140,7 +141,70 @@ def shop_tables(version: str = "v1") -> dict[str, pd.DataFrame]:
     if version == "v1":  # the evaluated include_purchased answer (v2 predates it)
         all_purchases = {"c1": [("i02", 5.0), ("i04", 0.9), ("i03", 0.85), ("i01", 0.8)]}
         tables["recommendations_all"] = _ranked(C.CUSTOMER_ID, C.ITEM_ID, all_purchases)
+    tables["item_audiences"] = item_audience_table(tables["recommendations"])
+    if version == "v1":  # offers (v2 predates them)
+        tables.update(offer_shop_tables(tables["segments"]))
     return tables
+
+
+#: The tiny shop's offers (v1), as recsys.offers.artifacts writes them. HOME10 (web, email;
+#: budget 100, 40 left) goes to c1 (3.5) and c2 (2.0); VIP (web, app; no budget) to c1 (1.2);
+#: SHIP is the fallback on every channel; OLD is a fallback too but no longer active. c3 has
+#: nothing allocated, and its email channel is held by the contact policy.
+OFFER_CATALOG = pd.DataFrame(
+    {
+        "offer_id": ["HOME10", "VIP", "OLD", "SHIP"],
+        "name": ["10% off home", "A gift for you", "Old fallback", "Free shipping"],
+        "kind": ["percent_off", "gift", "free_shipping", "free_shipping"],
+        "value": [10.0, 1.0, 0.0, 0.0],
+        "channels": ["web|email", "web|app", "web|email|app", "web|email|app"],
+        "fallback": [False, False, True, True],
+        "budget": [100.0, None, None, None],
+        "budget_unit": ["money"] * 4,
+        "active": [True, True, False, True],
+        "audience": [2, 1, 0, 0],
+        "budget_left": [40.0, None, None, None],
+    }
+)
+PRIOR = "prior (no campaign history)"
+OFFER_ROWS = [  # customer, offer, channel, expected value, uplift, reason
+    ("c1", "HOME10", "web", 3.5, 0.1, PRIOR),
+    ("c1", "VIP", "web", 1.2, 0.05, PRIOR),
+    ("c1", "HOME10", "email", 3.5, 0.1, PRIOR),
+    ("c1", "VIP", "app", 1.2, 0.05, PRIOR),
+    ("c2", "HOME10", "web", 2.0, 0.08, PRIOR),
+    ("c2", "HOME10", "email", 2.0, 0.08, PRIOR),
+    ("c2", "SHIP", "app", 0.0, 0.0, "fallback"),
+    ("c3", "SHIP", "web", 0.0, 0.0, "fallback"),
+    ("c3", "SHIP", "app", 0.0, 0.0, "fallback"),
+]
+
+
+def offer_shop_tables(segments: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The offer tables of the tiny shop (see OFFER_ROWS), profiles with the best offer."""
+    offers = pd.DataFrame(
+        OFFER_ROWS,
+        columns=["customer_id", "offer_id", "channel", "expected_value", "uplift", "reason"],
+    )
+    offers[C.RANK] = offers.groupby(["customer_id", "channel"]).cumcount() + 1
+    chosen = offers[offers["reason"] != "fallback"].drop_duplicates(["customer_id", "offer_id"])
+    audiences = chosen.sort_values(["offer_id", "expected_value"], ascending=[True, False])
+    audiences = audiences.assign(sort="value")
+    audiences[C.RANK] = audiences.groupby("offer_id").cumcount() + 1
+    best = {"c1": ("HOME10", 3.5), "c2": ("HOME10", 2.0)}
+    profiles = segments.assign(
+        best_offer_id=[best.get(c, (None, None))[0] for c in segments[C.CUSTOMER_ID]],
+        best_offer_value=[best.get(c, (None, None))[1] for c in segments[C.CUSTOMER_ID]],
+    )
+    return {
+        "offers": offers,
+        "offer_holds": pd.DataFrame(
+            {"customer_id": ["c3"], "channel": ["email"], "reason": ["contact_cap"]}
+        ),
+        "offer_catalog": OFFER_CATALOG,
+        "offer_audiences": audiences,
+        "segments": profiles,
+    }
 
 
 Publisher = Callable[[str], str]

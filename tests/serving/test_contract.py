@@ -32,9 +32,10 @@ KEYS = {
 
 
 def expected_scope(method: str, path: str) -> str:
-    """The SPEC's rule: marketing lists (segments, offer and item audiences) need
-    ``marketing``; event writes need ``events``; every other /v1 route is a site read."""
-    if path.startswith("/v1/segments") or path.endswith("/audience"):
+    """The SPEC's rule: marketing lists (segments, the offer catalog, offer and item
+    audiences) need ``marketing``; event writes need ``events``; every other /v1 route is a
+    site read."""
+    if path.startswith("/v1/segments") or path.endswith("/audience") or path == "/v1/offers":
         return "marketing"
     if path.startswith("/v1/events"):
         return "events"
@@ -47,6 +48,7 @@ PATH_VALUES = {
     "item_id": "i01",
     "name": "swagger-ui.css",
     "segment": "rfm:champions",
+    "offer_id": "HOME10",
 }
 BODIES = {"/v1/recommendations/session": {"item_ids": ["i01"], "k": 3}}
 EXAMPLES = 80  # per operation: about half a minute for the whole API

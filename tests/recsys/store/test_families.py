@@ -32,8 +32,11 @@ def test_every_family_has_one_layout_and_keys_under_its_scope():
         "customer",
         "item",
         "segment_page",
+        "offer_audience_page",
+        "item_audience_page",
         "popular",
         "catalog",
+        "offer_catalog",
         "manifest",
         "info",
     ]
@@ -58,7 +61,14 @@ def test_every_family_has_one_layout_and_keys_under_its_scope():
 
 def test_declarations_a_reader_needs():
     assert CUSTOMER.type is RedisType.HASH and CUSTOMER.fields["rec"].kind == "ranked_list"
-    assert [f.name for f in CUSTOMER.fields.values()] == ["rec", "again", "seg", "profile", "all"]
+    assert [f.name for f in CUSTOMER.fields.values()] == [
+        "rec",
+        "again",
+        "seg",
+        "profile",
+        "all",
+        "offers",
+    ]
     assert [CUSTOMER.fields[n].optional for n in ("rec", "again", "seg", "all")] == [
         False,
         True,
@@ -217,4 +227,5 @@ def test_small_tables_cover_every_published_customer_field_but_all():
     """Guard: the shared fixture exercises every required and optional customer table."""
     tables = set(small_tables())
     wanted = {f.encoder.table for f in CUSTOMER.fields.values() if f.encoder}
-    assert wanted - tables == {"recommendations_all"} and wanted <= set(TABLES)
+    # offers: exercised by tests/recsys/offers/test_artifacts.py and the serving tiny shop
+    assert wanted - tables == {"recommendations_all", "offers"} and wanted <= set(TABLES)

@@ -1,0 +1,188 @@
+"""Offers for the API: a customer's offers, the catalog, offer and item audiences.
+
+Everything comes from the answering version. A customer's offers are one HGET (the stored
+``offers`` field) composed by :func:`recsys.offers.answer.offer_answer` with the version's
+offer catalog (one GET, then kept in memory per version); audiences are paged like segment
+lists (one round trip for a page of up to 1,000, cursors bound to their version: 410 once it
+is gone).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from typing import Any
+
+from recsys.offers.answer import OfferAnswer, OfferCatalog, offer_answer
+from recsys.store.reader import StoreReader
+from serving.errors import ApiError
+from serving.segments import Page, decode_cursor, encode_cursor
+from serving.service import STORE_FAILURES, Context, Service
+
+OFFER_SORT = "value"
+ITEM_SORT = "top"
+_CSV_PAGE = 1000
+_CACHE_SIZE = 3
+
+
+class OfferCatalogs:
+    """The offer catalogs of the last few versions, read once each (one per app)."""
+
+    def __init__(self, size: int = _CACHE_SIZE) -> None:
+        self.size = size
+        self._cache: OrderedDict[str, OfferCatalog] = OrderedDict()
+
+    def cached(self, version: str) -> OfferCatalog | None:
+        return self._cache.get(version)
+
+    async def get(self, reader: StoreReader, version: str) -> OfferCatalog:
+        found = self._cache.get(version)
+        if found is None:
+            found = OfferCatalog.from_json(await reader.offer_catalog(version))
+            self._cache[version] = found
+            while len(self._cache) > self.size:
+                self._cache.popitem(last=False)
+        return found
+
+
+class Offers:
+    """Offer reads for the API, over the service's version resolution and store reader."""
+
+    def __init__(self, service: Service, catalogs: OfferCatalogs) -> None:
+        self.service = service
+        self.reader: StoreReader = service.reader
+        self.catalogs = catalogs
+
+    async def _live(self, endpoint: str) -> Context:
+        ctx = await self.service.context(endpoint)
+        if not ctx.live:
+            raise ApiError(503, "unavailable", "Redis cannot be read: offers need it")
+        return ctx
+
+    def _failed(self, endpoint: str, exc: BaseException) -> ApiError:
+        self.service.record_failure(endpoint, exc)
+        return ApiError(503, "unavailable", f"reading offers failed: {exc}")
+
+    async def for_customer(self, customer_id: str, channel: str) -> tuple[str, OfferAnswer]:
+        """(version, the customer's offers on ``channel``). While Redis cannot be read, the
+        fallback offer of the last catalog read (503 when none was)."""
+        endpoint = "customer_offers"
+        ctx = await self.service.context(endpoint)
+        if ctx.live:
+            try:
+                catalog = await self.catalogs.get(self.reader, ctx.version)
+                stored = await self.reader.customer_offers(ctx.version, customer_id)
+                return ctx.version, offer_answer(stored, catalog, channel)
+            except STORE_FAILURES as exc:
+                self.service.record_failure(endpoint, exc)
+        cached = self.catalogs.cached(ctx.version)
+        if cached is None:
+            raise ApiError(503, "unavailable", "Redis cannot be read and no offers were loaded")
+        return ctx.version, offer_answer(None, cached, channel)
+
+    async def catalog(self) -> tuple[str, list[dict[str, Any]]]:
+        """(version, every offer of its catalog with ``budget_left``)."""
+        ctx = await self._live("offers")
+        try:
+            return ctx.version, (await self.catalogs.get(self.reader, ctx.version)).rows
+        except STORE_FAILURES as exc:
+            raise self._failed("offers", exc) from None
+
+    async def _start(self, endpoint: str, sort: str, cursor: str | None) -> tuple[str, int]:
+        """The version and offset a page request reads (a cursor names both)."""
+        if cursor is None:
+            return (await self._live(endpoint)).version, 0
+        version, cursor_sort, offset = decode_cursor(cursor)
+        if cursor_sort != sort:
+            raise ApiError(422, "invalid_cursor", "query.cursor: not a cursor of this list")
+        try:
+            manifest = await self.reader.manifest(version)
+        except STORE_FAILURES as exc:
+            raise self._failed(endpoint, exc) from None
+        if manifest is None:
+            raise ApiError(
+                410,
+                "cursor_expired",
+                f"model version {version} of this cursor is no longer kept; start again",
+            )
+        return version, offset
+
+    async def _check_offer(self, version: str, offer_id: str) -> None:
+        try:
+            catalog = await self.catalogs.get(self.reader, version)
+        except STORE_FAILURES as exc:
+            raise self._failed("offer_audience", exc) from None
+        if offer_id not in catalog:
+            raise ApiError(
+                404, "unknown_offer", f"offer {offer_id!r} is not in model version {version}"
+            )
+
+    async def _check_item(self, version: str, item_id: str) -> None:
+        try:
+            data = await self.reader.version_data(version)
+        except STORE_FAILURES as exc:
+            raise self._failed("item_audience", exc) from None
+        if item_id not in data.view:
+            raise ApiError(
+                404,
+                "unknown_item",
+                f"item {item_id!r} is not in the catalog of model version {version}",
+            )
+
+    async def offer_audience(self, offer_id: str, limit: int, cursor: str | None) -> Page:
+        """A page of ``limit`` customers allocated ``offer_id``, best first."""
+        version, offset = await self._start("offer_audience", OFFER_SORT, cursor)
+        await self._check_offer(version, offer_id)
+        try:
+            rows, more = await self.reader.offer_audience(version, offer_id, offset, limit)
+        except STORE_FAILURES as exc:
+            raise self._failed("offer_audience", exc) from None
+        next_cursor = encode_cursor(version, OFFER_SORT, offset + len(rows)) if more else None
+        return Page(version, rows, next_cursor)
+
+    async def item_audience(self, item_id: str, limit: int, cursor: str | None) -> Page:
+        """A page of ``limit`` customers most likely to buy ``item_id``."""
+        version, offset = await self._start("item_audience", ITEM_SORT, cursor)
+        await self._check_item(version, item_id)
+        try:
+            rows, more = await self.reader.item_audience(version, item_id, offset, limit)
+        except STORE_FAILURES as exc:
+            raise self._failed("item_audience", exc) from None
+        next_cursor = encode_cursor(version, ITEM_SORT, offset + len(rows)) if more else None
+        return Page(version, rows, next_cursor)
+
+    async def offer_csv(self, offer_id: str) -> tuple[str, AsyncIterator[bytes]]:
+        """(version, CSV chunks) of an offer's whole audience."""
+        version = (await self._live("offer_audience")).version
+        await self._check_offer(version, offer_id)
+        header = ["customer_id", "expected_value", "uplift", "reason"]
+        return version, self._csv(self.reader.offer_audience, version, offer_id, header)
+
+    async def item_csv(self, item_id: str) -> tuple[str, AsyncIterator[bytes]]:
+        """(version, CSV chunks) of an item's whole audience."""
+        version = (await self._live("item_audience")).version
+        await self._check_item(version, item_id)
+        header = ["customer_id", "position", "score"]
+        return version, self._csv(self.reader.item_audience, version, item_id, header)
+
+    @staticmethod
+    async def _csv(read: Any, version: str, group: str, header: list[str]) -> AsyncIterator[bytes]:
+        yield _csv_line(header)
+        offset = 0
+        while True:
+            rows, more = await read(version, group, offset, _CSV_PAGE)
+            if rows:
+                yield b"".join(
+                    _csv_line(["" if r.get(k) is None else r[k] for k in header]) for r in rows
+                )
+            offset += len(rows)
+            if not more:
+                break
+
+
+def _csv_line(values: list[Any]) -> bytes:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(values)
+    return out.getvalue().encode()

@@ -1,0 +1,97 @@
+"""The offers job: allocate a catalog's offers over one bundle and add the offer tables to it.
+
+:func:`offer_bundle_tables` is what ``recsys train`` calls with the tables it has written so
+far (``recommendations``, ``items``, ``segments``...), its config and an offer catalog path; it
+returns the extra bundle tables (:mod:`recsys.offers.artifacts`) and the manifest's ``offers``
+entry. :func:`run_offers` (``recsys offers``) does the same for an existing bundle directory,
+before it is published. Rejected catalog rows go to ``offer_rejects.csv`` with their reasons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+
+import pandas as pd
+
+from recsys.data.catalogs import load_customers
+from recsys.data.io import read_table
+from recsys.errors import DataError
+from recsys.offers.artifacts import OfferArtifacts, OffersConfig, offer_tables
+from recsys.offers.catalog import load_catalog
+from recsys.store.bundle import Bundle, write_bundle_tables
+
+REJECTS_FILE: Final = "offer_rejects.csv"
+
+
+def offers_config(config: Any) -> OffersConfig:
+    """``config`` itself when it is an :class:`OffersConfig`, else its ``offers`` section
+    (a ``recsys.config.Config`` with one), else the defaults."""
+    if isinstance(config, OffersConfig):
+        return config
+    section = getattr(config, "offers", None)
+    return section if isinstance(section, OffersConfig) else OffersConfig()
+
+
+def offer_bundle_tables(
+    tables: Mapping[str, pd.DataFrame],
+    config: Any,
+    catalog_path: str | Path | None,
+    *,
+    customers: pd.DataFrame | None = None,
+    redemptions: pd.DataFrame | None = None,
+    contacts: pd.DataFrame | None = None,
+    rejects_dir: str | Path | None = None,
+) -> OfferArtifacts:
+    """The extra bundle tables for ``tables`` (see :func:`recsys.offers.artifacts.offer_tables`).
+
+    ``catalog_path`` None: only the item audiences. Catalog rows that fail validation are
+    written to ``rejects_dir/offer_rejects.csv`` and counted in the manifest entry.
+    """
+    catalog = load_catalog(catalog_path) if catalog_path is not None else None
+    if catalog is not None and len(catalog.rejects) and rejects_dir is not None:
+        catalog.rejects.to_csv(Path(rejects_dir) / REJECTS_FILE, index=False)
+    return offer_tables(
+        tables,
+        catalog,
+        customers=customers,
+        config=offers_config(config),
+        redemptions=redemptions,
+        contacts=contacts,
+    )
+
+
+def run_offers(
+    bundle_dir: str | Path,
+    catalog_path: str | Path,
+    *,
+    customers_path: str | Path | None = None,
+    redemptions_path: str | Path | None = None,
+    contacts_path: str | Path | None = None,
+    config: Any = None,
+) -> OfferArtifacts:
+    """Allocate offers over an existing bundle and write the offer tables into it."""
+    bundle = Bundle.open(bundle_dir)
+    tables = {"recommendations": bundle.recommendations(), "items": bundle.items()}
+    segments = bundle.segments()
+    if segments is not None:
+        tables["segments"] = segments
+    customers = load_customers(customers_path) if customers_path is not None else None
+    try:
+        redemptions = read_table(redemptions_path) if redemptions_path else None
+        contacts = read_table(contacts_path) if contacts_path else None
+    except OSError as exc:
+        raise DataError(f"cannot read {exc.filename}: {exc.strerror}") from None
+    artifacts = offer_bundle_tables(
+        tables,
+        config,
+        catalog_path,
+        customers=customers,
+        redemptions=redemptions,
+        contacts=contacts,
+        rejects_dir=bundle.path,
+    )
+    manifest = {**bundle.manifest, "offers": artifacts.manifest}
+    write_bundle_tables(bundle.path, manifest, **artifacts.tables)
+    return artifacts
