@@ -22,9 +22,11 @@ from uuid import uuid4
 import pytest
 import redis
 
+from recsys.config import Config
 from recsys.store.connection import connect
 from recsys.store.keys import namespace_pattern
 from recsys.store.versions import unlink_matching
+from training.train import run_training
 
 N_NODES = 3
 READY_TIMEOUT = 20.0
@@ -170,6 +172,31 @@ def cluster_namespace(cluster_client: redis.Redis) -> Iterator[str]:
         yield ns
     finally:
         unlink_matching(cluster_client, namespace_pattern(ns))
+
+
+@pytest.fixture(scope="session")
+def cluster_bundles(shop_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Two trained versions of the small generated shop (~800 customers, ~200 items each):
+    a repeat + item-kNN blend, then item-kNN alone (~1 s)."""
+    out = tmp_path_factory.mktemp("cluster-bundles")
+    common: dict = {
+        "out_dir": out,
+        "items_path": shop_dir / "items.csv",
+        "top_n": 20,
+        "skip_evaluation": True,
+    }
+    blend = {"blend": {"components": [{"model": "repeat"}, {"model": "itemknn", "weight": 0.5}]}}
+    first = run_training(
+        shop_dir / "events.parquet", config=Config(models=blend), candidates=("blend",), **common
+    )
+    second = run_training(
+        shop_dir / "events.parquet",
+        config=Config(models={"itemknn": {"K": 5}}),
+        candidates=("itemknn",),
+        **common,
+    )
+    assert first.bundle_dir.name != second.bundle_dir.name
+    return first.bundle_dir, second.bundle_dir
 
 
 # -- checking what the clients send ------------------------------------------------------

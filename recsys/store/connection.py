@@ -29,7 +29,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, cast
+from typing import Any, Final, cast
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import redis
@@ -157,11 +157,8 @@ def connect(url: str | None = None, **kwargs: object) -> redis.Redis:
         if is_cluster_url(resolved):
             conf = parse_cluster_url(resolved)
             nodes = [redis.cluster.ClusterNode(host, port) for host, port in conf.nodes]
-            cluster = redis.cluster.RedisCluster(
-                startup_nodes=nodes,
-                **conf.client_kwargs(),
-                **kwargs,  # type: ignore[arg-type]
-            )
+            options: dict[str, Any] = {**conf.client_kwargs(), **kwargs}
+            cluster = redis.cluster.RedisCluster(startup_nodes=nodes, **options)
             cluster.ping()
             return cast(redis.Redis, cluster)
         client = redis.Redis.from_url(resolved, **kwargs)  # type: ignore[arg-type]
@@ -175,22 +172,33 @@ def connect_async(url: str | None = None, **kwargs: object) -> redis.asyncio.Red
     """An asyncio client for the service (connects lazily, on its first command).
 
     For a ``redis+cluster://`` URL this is a ``redis.asyncio.cluster.RedisCluster`` (typed as
-    ``redis.asyncio.Redis``; it reads the slot map on its first command).
+    ``redis.asyncio.Redis``): await :func:`initialize_async` on it before its first command.
     """
     resolved = resolve_redis_url(url)
     try:
         if is_cluster_url(resolved):
             conf = parse_cluster_url(resolved)
             nodes = [redis.asyncio.cluster.ClusterNode(host, port) for host, port in conf.nodes]
-            cluster = redis.asyncio.cluster.RedisCluster(
-                startup_nodes=nodes,
-                **conf.client_kwargs(),
-                **kwargs,  # type: ignore[arg-type]
-            )
+            options: dict[str, Any] = {**conf.client_kwargs(), **kwargs}
+            cluster = redis.asyncio.cluster.RedisCluster(startup_nodes=nodes, **options)
             return cast(redis.asyncio.Redis, cluster)
         return redis.asyncio.Redis.from_url(resolved, **kwargs)  # type: ignore[arg-type]
     except (ValueError, *REDIS_ERRORS) as exc:
         raise StoreError(f"invalid Redis URL {redact_url(resolved)}: {exc}") from None
+
+
+async def initialize_async(client: object) -> None:
+    """Read the slot map of an asyncio cluster client now (a no-op for any other client).
+
+    redis-py's asyncio ``RedisCluster`` connects lazily and, before its first ``initialize()``,
+    routes that first command as if it had no key: to a random node, which answers MOVED
+    (redis-py then follows it). Awaiting this once at start-up keeps every command on the node
+    owning its slot. A cluster that cannot be reached now is left for the first command to
+    retry (the service reports an unreachable store itself).
+    """
+    if isinstance(client, redis.asyncio.cluster.RedisCluster):
+        with contextlib.suppress(*REDIS_ERRORS, OSError):
+            await client.initialize()
 
 
 def redact_url(url: str) -> str:

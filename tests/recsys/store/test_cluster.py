@@ -3,14 +3,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import redis
 import redis.asyncio.cluster
 import redis.cluster
 
-from recsys.config import Config
 from recsys.errors import ConfigError, StoreError
 from recsys.store import keys as K
 from recsys.store.connection import (
@@ -30,10 +27,6 @@ from recsys.store.versions import (
     rollback,
 )
 from tests.cluster_fixture import Cluster, CommandLog, routing_errors
-from training.train import run_training
-
-FAST = {"blend": {"components": [{"model": "repeat"}, {"model": "itemknn", "weight": 0.5}]}}
-
 
 # -- URLs -------------------------------------------------------------------------------
 
@@ -113,29 +106,6 @@ def test_publish_lock_on_a_cluster(cluster_client, cluster_namespace, cluster_co
 # -- publish, versions, rollback, prune ---------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def two_bundles(shop_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """Two trained versions of the small generated shop (~800 customers, ~200 items each)."""
-    out = tmp_path_factory.mktemp("cluster-bundles")
-    common = {
-        "out_dir": out,
-        "items_path": shop_dir / "items.csv",
-        "top_n": 20,
-        "skip_evaluation": True,
-    }
-    first = run_training(
-        shop_dir / "events.parquet", config=Config(models=FAST), candidates=("blend",), **common
-    )
-    second = run_training(
-        shop_dir / "events.parquet",
-        config=Config(models={"itemknn": {"K": 5}}),
-        candidates=("itemknn",),
-        **common,
-    )
-    assert first.bundle_dir.name != second.bundle_dir.name
-    return first.bundle_dir, second.bundle_dir
-
-
 def keys_per_node(cluster: Cluster, namespace: str, version: str) -> list[int]:
     """How many keys of ``version`` each node holds (SCAN on each node directly)."""
     pattern = K.version_pattern(namespace, version)
@@ -146,9 +116,9 @@ def keys_per_node(cluster: Cluster, namespace: str, version: str) -> list[int]:
 
 
 def test_publish_rollback_prune_on_a_cluster(
-    two_bundles, redis_cluster, cluster_client, cluster_namespace, cluster_commands
+    cluster_bundles, redis_cluster, cluster_client, cluster_namespace, cluster_commands
 ):
-    first, second = two_bundles
+    first, second = cluster_bundles
     ns = cluster_namespace
     errors_before = routing_errors(redis_cluster)
 
