@@ -24,11 +24,12 @@ from uuid import uuid4
 import pytest
 import redis
 
+from recsys.artifacts import ArtifactOptions
 from recsys.config import Config
 from recsys.store.connection import connect
 from recsys.store.keys import namespace_pattern
 from recsys.store.versions import unlink_matching
-from training.train import run_training
+from training.train import TrainOptions, run_training
 
 N_NODES = 3
 READY_TIMEOUT = 20.0
@@ -202,22 +203,20 @@ def cluster_bundles(shop_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
     """Two trained versions of the small generated shop (~800 customers, ~200 items each):
     a repeat + item-kNN blend, then item-kNN alone (~1 s)."""
     out = tmp_path_factory.mktemp("cluster-bundles")
-    common: dict = {
-        "out_dir": out,
-        "items_path": shop_dir / "items.csv",
-        "top_n": 20,
-        "skip_evaluation": True,
-    }
+
+    def options(*candidates: str) -> TrainOptions:
+        return TrainOptions(
+            events=shop_dir / "events.parquet",
+            out_dir=out,
+            items=shop_dir / "items.csv",
+            candidates=candidates,
+            skip_evaluation=True,
+            artifacts=ArtifactOptions(top_n=20),
+        )
+
     blend = {"blend": {"components": [{"model": "repeat"}, {"model": "itemknn", "weight": 0.5}]}}
-    first = run_training(
-        shop_dir / "events.parquet", config=Config(models=blend), candidates=("blend",), **common
-    )
-    second = run_training(
-        shop_dir / "events.parquet",
-        config=Config(models={"itemknn": {"K": 5}}),
-        candidates=("itemknn",),
-        **common,
-    )
+    first = run_training(options("blend"), config=Config(models=blend))
+    second = run_training(options("itemknn"), config=Config(models={"itemknn": {"K": 5}}))
     assert first.bundle_dir.name != second.bundle_dir.name
     return first.bundle_dir, second.bundle_dir
 
