@@ -15,8 +15,9 @@ random customers, with three clients interleaved within each round:
   server, for information (it cannot talk to a cluster).
 
 Reported: median wall microseconds per read of each (median of the rounds' medians) and the
-ratio cluster / single-redis-py (issue #12 target: within 2x), plus each publish's write time
-(single Redis with its default raw writer and with the pipeline writer, cluster: pipeline).
+ratio cluster / single-redis-py (issue #12 target: within 2x), plus each publish's write rate
+with the default writer (raw HSET streams: one socket, or one per cluster primary) and with
+redis-py pipelines (``writer="pipeline"``).
 The cluster's three servers share the machine's cores with the client: on a real deployment
 each node has its own host, and a read costs one network round trip either way.
 """
@@ -126,10 +127,15 @@ def main(argv: list[str] | None = None) -> dict:
                     bundle, single, namespace=namespace + "p", writer="pipeline"
                 )
                 results["cluster"] = publish(bundle, clustered, namespace=namespace)
+                results["cluster-pipeline"] = publish(
+                    bundle, clustered, namespace=namespace + "p", writer="pipeline"
+                )
                 medians = asyncio.run(_run(single_url, cl.url, namespace, customers, args))
             finally:
                 unlink_matching(single, keys.namespace_pattern(namespace))
                 unlink_matching(single, keys.namespace_pattern(namespace + "p"))
+                for suffix in ("", "p"):
+                    unlink_matching(clustered, keys.namespace_pattern(namespace + suffix))
                 single.close()
                 clustered.close()
 
