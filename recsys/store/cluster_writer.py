@@ -1,8 +1,9 @@
 """The raw HSET writer for Redis Cluster: each primary's share of the keys on its own socket.
 
 redis-py's cluster pipeline routes every queued command in Python (slot, node, key
-extraction): ~56 us per key measured by ``benchmarks/bench_cluster.py``, against ~16 us for
-the same pipeline on one server and ~4 us for :class:`~recsys.store.raw_writer.RawHashWriter`.
+extraction): 56-72 us per key in ``benchmarks/bench_cluster.py``, against 9-16 us for the same
+pipeline on one server and 4-6 us for :class:`~recsys.store.raw_writer.RawHashWriter`; this
+writer took 8-13 us per key on a local 3-node cluster.
 This writer computes each key's slot (CRC16, ``redis.crc.key_slot``), looks up the primary
 owning it in the client's slot map (read once), and streams that primary's HSETs with a
 :class:`RawHashWriter` on a connection opened with the node's settings. Every command is still
