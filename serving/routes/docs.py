@@ -30,7 +30,7 @@ def router(title: str, openapi_url: str = "/openapi.json") -> APIRouter:
     """The documentation pages (open, not in the OpenAPI document)."""
     api = APIRouter(include_in_schema=False)
 
-    @api.get("/docs")
+    @api.api_route("/docs", methods=["GET", "HEAD"])
     async def swagger_ui() -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url=openapi_url,
@@ -40,7 +40,7 @@ def router(title: str, openapi_url: str = "/openapi.json") -> APIRouter:
             swagger_favicon_url=f"{ASSET_PREFIX}/favicon.png",
         )
 
-    @api.get("/redoc")
+    @api.api_route("/redoc", methods=["GET", "HEAD"])
     async def redoc() -> HTMLResponse:
         return get_redoc_html(
             openapi_url=openapi_url,
@@ -50,7 +50,7 @@ def router(title: str, openapi_url: str = "/openapi.json") -> APIRouter:
             with_google_fonts=False,
         )
 
-    @api.get(ASSET_PREFIX + "/{name}")
+    @api.api_route(ASSET_PREFIX + "/{name}", methods=["GET", "HEAD"])
     async def asset(name: str) -> FileResponse:
         media_type = _ASSET_TYPES.get(name)
         if media_type is None:

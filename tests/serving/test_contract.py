@@ -49,7 +49,7 @@ PATH_VALUES = {
     "segment": "rfm:champions",
 }
 BODIES = {"/v1/recommendations/session": {"item_ids": ["i01"], "k": 3}}
-EXAMPLES = 40  # per operation: about a minute for the whole API
+EXAMPLES = 80  # per operation: about half a minute for the whole API
 
 
 def _settings(redis_url: str, namespace: str, **update: Any) -> Settings:

@@ -155,6 +155,7 @@ def test_docs_work_offline(api: TestClient) -> None:
             assert response.status_code == 200, asset
             assert len(response.content) > 1000 or asset.endswith(".png"), asset
     assert_error(api.get("/docs/assets/nothing.js"), 404, "not_found")
+    assert api.head("/docs").status_code == 200
 
 
 def test_answers_match_the_documented_response_models(api: TestClient) -> None:
