@@ -20,7 +20,7 @@ from redis.backoff import NoBackoff
 
 from recsys import __version__
 from recsys.store import StoreReader, connect_async, resolve_redis_url
-from recsys.store.connection import redact_url
+from recsys.store.connection import initialize_async, redact_url
 from serving import redis_mux
 from serving.auth import API_KEY_HEADER
 from serving.errors import install_error_handlers
@@ -38,8 +38,9 @@ def open_redis(settings: Settings) -> tuple[redis.asyncio.Redis | MultiplexedRed
     """The service's client (lazy: nothing is sent until the first command) and its URL.
 
     A :class:`~serving.redis_mux.MultiplexedRedis` (one pipelined connection: far cheaper
-    per command) unless ``redis_multiplex`` is off or the URL needs TLS; else redis-py's
-    client, which has the same methods.
+    per command) unless ``redis_multiplex`` is off or the URL needs TLS or names a Redis
+    Cluster (``redis+cluster://``: the mux speaks to one server only); else redis-py's
+    client (``redis.asyncio.cluster.RedisCluster`` for a cluster), which has the same methods.
     """
     url = resolve_redis_url(settings.redis_url)
     if settings.redis_multiplex and redis_mux.supports(url):
@@ -87,6 +88,8 @@ def create_app(settings: Settings | None = None, *, dependencies: Sequence[Any] 
         client, url = open_redis(conf)
         loader_client = open_loader(conf, url)
         try:
+            await initialize_async(client)  # Redis Cluster: read the slot map before serving
+            await initialize_async(loader_client)
             # The mux has every method the reader's request-path reads use.
             reader = StoreReader(client, conf.namespace)  # type: ignore[arg-type]
             loader = StoreReader(loader_client, conf.namespace)

@@ -5,6 +5,7 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 pytest_plugins = [
+    "tests.cluster_fixture",
     "tests.fixtures.redis",
     "tests.fixtures.shop",
 ]

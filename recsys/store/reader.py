@@ -27,6 +27,7 @@ from recsys.errors import ConfigError, StoreError
 from recsys.store import keys as K
 from recsys.store.catalog_view import CatalogView, Scored
 from recsys.store.codec import Catalog
+from recsys.store.connection import REDIS_ERRORS
 from recsys.store.encoders import PAGE_SIZE, page_id
 from recsys.store.families import (
     CUSTOMER,
@@ -174,7 +175,7 @@ class StoreReader:
     async def _call(self, what: str, coro: Any) -> Any:
         try:
             return await coro
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise StoreError(f"reading {what} failed: {type(exc).__name__}: {exc}") from exc
 
     # -- the pointer ----------------------------------------------------------------------

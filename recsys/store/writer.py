@@ -4,7 +4,9 @@
 with the family's TTL in the same pipeline; it works with any client, Redis Cluster included
 (redis-py routes each command to its node). For HASH families without a TTL on a plain
 ``redis.Redis``, :func:`make_writer` picks :class:`~recsys.store.raw_writer.RawHashWriter`
-(faster, see its docs) unless ``mode="pipeline"``.
+(faster, see its docs), and for a ``RedisCluster``
+:class:`~recsys.store.cluster_writer.ClusterHashWriter` (the same, one stream per primary),
+unless ``mode="pipeline"``.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from collections.abc import Sequence
 from typing import Any, Literal, Protocol
 
 import redis
+from redis.cluster import RedisCluster
 
 from recsys.errors import StoreError
+from recsys.store.cluster_writer import ClusterHashWriter
 from recsys.store.connection import redis_errors
 from recsys.store.keyfamily import KeyFamily, RedisType
 from recsys.store.prepare import EncodedFamily, Values
@@ -100,8 +104,10 @@ def make_writer(client: redis.Redis, family: KeyFamily, mode: WriterMode = "auto
         return PipelineWriter(client, family)
     if not rawable:
         raise StoreError(f"the raw writer only writes HASHes without a TTL, not {family.name!r}")
-    if isinstance(client, redis.Redis):  # RedisCluster is not a redis.Redis
+    if isinstance(client, redis.Redis | RedisCluster):  # RedisCluster is not a redis.Redis
         try:
+            if isinstance(client, RedisCluster):
+                return ClusterHashWriter(client)
             return RawHashWriter(client)
         except Unsupported:
             if mode == "raw":
