@@ -448,5 +448,110 @@ def uplift_assign(
     )
 
 
+# --------------------------------------------------------------------------------------------
+# recsys events export, recsys report online (issue #11; jobs in training/events.py and
+# training/online_report.py). `report` becomes a group: `recsys report --bundle ...` is
+# unchanged (the group's own options), `recsys report online` is the attribution report.
+# --------------------------------------------------------------------------------------------
+
+events_app = typer.Typer(help="Events: drain the event stream into Parquet.", no_args_is_help=True)
+app.add_typer(events_app, name="events")
+
+
+@events_app.command("export")
+def events_export(
+    out: Annotated[Path, typer.Option("--out", help="Folder of date=YYYY-MM-DD partitions.")],
+    redis: Redis = None,
+    namespace: Namespace = "recsys",
+    consumer: Annotated[
+        str, typer.Option("--consumer", help="Consumer name in the `export` group.")
+    ] = "exporter",
+    batch: Annotated[int, typer.Option("--batch", min=1, help="Entries per file batch.")] = 10_000,
+    quiet: Quiet = False,
+) -> None:
+    """Write the accepted events to Parquet, acknowledging them once on disk (exactly once)."""
+    from recsys.store import connect
+    from training.events import export_events
+
+    rep = Reporter(quiet)
+    with rep.step(f"Exporting events of {namespace!r} to {out}"):
+        res = export_events(connect(redis), namespace, out, consumer=consumer, batch=batch)
+    rep.info(
+        f"  {res.read:,} entries read, {res.written:,} events written in {len(res.files)} "
+        f"file(s), {res.duplicates:,} duplicates dropped, {res.corrupt:,} corrupt set aside"
+    )
+    typer.echo(str(out))
+
+
+app.registered_commands[:] = [c for c in app.registered_commands if c.callback is not report]
+report_app = typer.Typer(
+    help="Reports: the CX report (--bundle), `online` (attribution).",
+    invoke_without_command=True,
+)
+app.add_typer(report_app, name="report")
+
+
+@report_app.callback()
+def report_group(
+    ctx: typer.Context,
+    bundle: Annotated[
+        Path | None, typer.Option("--bundle", help="Directory with segments.parquet/.json.")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("report.html"),
+    surveys: Annotated[
+        Path | None, typer.Option("--surveys", help="customer_id, timestamp, metric, score.")
+    ] = None,
+    tickets: Annotated[
+        Path | None,
+        typer.Option(
+            "--tickets",
+            help="ticket_id, customer_id, opened_at, first_response_at, resolved_at, contacts.",
+        ),
+    ] = None,
+    quiet: Quiet = False,
+) -> None:
+    """A self-contained HTML report: cohorts, CLV, RFM, clusters, churn, NPS/CSAT/CES, tickets."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if bundle is None:
+        raise typer.BadParameter("missing option", param_hint="'--bundle'")
+    report(bundle=bundle, out=out, surveys=surveys, tickets=tickets, quiet=quiet)
+
+
+@report_app.command("online")
+def report_online(
+    events: Annotated[
+        Path, typer.Option("--events", help="Exported events (folder of `recsys events export`).")
+    ] = Path("events"),
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only events from this date (ISO, UTC).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the table (.csv, .parquet or .json).")
+    ] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Attributed outcomes per channel x rung x model version x arm, with 95% intervals."""
+    import pandas as pd
+
+    from recsys.errors import ConfigError
+    from training.online_report import load_exported, online_report, summary, write_report
+
+    try:
+        start = None if since is None else pd.Timestamp(since)
+    except ValueError:
+        raise ConfigError(f"--since {since!r} is not a date (expected e.g. 2024-01-31)") from None
+    frame = load_exported(events, start)
+    table = online_report(frame)
+    counts = summary(frame)
+    Reporter(quiet).info(
+        f"  {counts['events']:,} events, {counts['impressions']:,} impressions, "
+        f"{counts['attributed']:,} attributed outcomes ({counts['unattributed']:,} not)"
+    )
+    if out is not None:
+        write_report(table, out)
+    typer.echo(table.to_markdown(index=False, floatfmt=".4g") if len(table) else "no impressions")
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -161,3 +161,25 @@ def version_pattern(namespace: str, version: str) -> bytes:
 def namespace_pattern(namespace: str) -> bytes:
     """SCAN MATCH pattern for every key of a namespace (maintenance and test cleanup)."""
     return glob_escape(_ns(namespace)) + b":*"
+
+
+# Events (issue #11): the event stream, its consumer group, idempotency keys, export progress.
+#: The consumer group ``recsys events export`` reads the stream with.
+EVENTS_GROUP: Final = "export"
+#: The field of a stream entry holding the event (JSON).
+EVENT_ENTRY_FIELD: Final = b"e"
+
+
+def events_key(namespace: str) -> bytes:
+    """STREAM of accepted events, oldest first (consumed by the ``export`` group)."""
+    return _ns(namespace) + b":events"
+
+
+def event_seen_key(namespace: str, event_id: str) -> bytes:
+    """Idempotency key of one event id (``SET NX EX``): present while the id is remembered."""
+    return _ns(namespace) + b":events:seen:" + str(event_id).encode()
+
+
+def events_export_key(namespace: str) -> bytes:
+    """HASH of the export's progress (events written, last stream id, time)."""
+    return _ns(namespace) + b":events:export"
