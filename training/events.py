@@ -107,7 +107,11 @@ def _set_aside(out: Path, corrupt: list[Entry]) -> None:
         for e in corrupt
     )
     path = out / "_rejects" / f"corrupt-{time.time_ns()}.jsonl"
-    _durable_write(path, lambda tmp: tmp.write_bytes(lines))
+
+    def write(tmp: Path) -> None:
+        tmp.write_bytes(lines)
+
+    _durable_write(path, write)
 
 
 def _write_batch(entries: list[Entry], parts: _Partitions, result: ExportResult) -> None:

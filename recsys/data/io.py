@@ -181,9 +181,10 @@ def read_table(
     Parameters
     ----------
     path:
-        The file, or a folder of Parquet files (read together, in path order). CSV delimiters (``,`` ``;`` tab ``|``) are detected from the header line;
-        text is UTF-8 with a Latin-1 fallback. Malformed CSV lines stop the read (no row is
-        silently dropped).
+        The file, or a folder of Parquet files (read together, in path order). CSV
+        delimiters (``,`` ``;`` tab ``|``) are detected from the header line; text is UTF-8
+        with a Latin-1 fallback. Malformed CSV lines stop the read (no row is silently
+        dropped).
     columns:
         Read only these columns; a missing one is an error that lists the columns found.
     sep:

@@ -69,7 +69,8 @@ def decode_entry(stream_id: bytes | str, fields: Mapping[bytes, bytes]) -> Entry
 
 def _first_copies(records: Sequence[tuple[str, Record]]) -> tuple[list[int], list[int]]:
     seen: set[str] = set()
-    first, repeated = [], []
+    first: list[int] = []
+    repeated: list[int] = []
     for i, (event_id, _) in enumerate(records):
         (repeated if event_id in seen else first).append(i)
         seen.add(event_id)
@@ -167,9 +168,9 @@ def read_group(
     """Up to ``count`` entries for ``consumer``: new ones (``>``) or, with ``pending``, the
     ones it read before and never acknowledged (``0``, e.g. after a crash)."""
     stream = K.events_key(namespace)
-    answer = client.xreadgroup(group, consumer, {stream: "0" if pending else ">"}, count=count)
+    answer: Any = client.xreadgroup(group, consumer, {stream: "0" if pending else ">"}, count=count)
     entries: list[Entry] = []
-    for _, rows in answer or []:  # type: ignore[union-attr]
+    for _, rows in answer or []:
         # A pending entry trimmed away (MAXLEN) comes back without fields: record None.
         entries += [decode_entry(sid, fields or {}) for sid, fields in rows]
     return entries
@@ -189,7 +190,7 @@ def claim_stale(
     stream = K.events_key(namespace)
     start, claimed = "0-0", 0
     while True:
-        answer = client.xautoclaim(stream, group, consumer, min_idle_ms, start, count=count)
+        answer: Any = client.xautoclaim(stream, group, consumer, min_idle_ms, start, count=count)
         start = answer[0].decode() if isinstance(answer[0], bytes) else str(answer[0])
         claimed += len(answer[1])
         if start == "0-0":
