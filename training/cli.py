@@ -550,7 +550,11 @@ def report_online(
     )
     if out is not None:
         write_report(table, out)
-    typer.echo(table.to_markdown(index=False, floatfmt=".4g") if len(table) else "no impressions")
+    typer.echo(
+        table.to_string(index=False, float_format="{:.4g}".format)
+        if len(table)
+        else "no impressions"
+    )
 
 
 if __name__ == "__main__":
