@@ -52,14 +52,16 @@ def _post(path: str, body: bytes) -> bytes:
     return head.encode() + body
 
 
-def _batches(customers: list[str], n: int, size: int, seed: int = 0) -> list[bytes]:
+def _batches(
+    customers: list[str], n: int, size: int, seed: int = 0, prefix: str = "b"
+) -> list[bytes]:
     rng = random.Random(seed)
     kinds = ["view"] * 6 + ["add_to_cart"] * 2 + ["click", "purchase"]
     out = []
     for b in range(n):
         events = [
             {
-                "event_id": f"b{b}-{i}",
+                "event_id": f"{prefix}{b}-{i}",
                 "event_type": rng.choice(kinds),
                 "customer_id": rng.choice(customers),
                 "item_id": f"i{rng.randrange(1000)}",
@@ -139,7 +141,7 @@ def main(argv: list[str] | None = None) -> dict:
             customers = [p.split("/")[3] for p in paths]
             reads = [_get(p) for p in paths]
             writes = _batches(customers, n_writes, args.batch)
-            warm = _batches(customers, 20, args.batch, seed=1)
+            warm = _batches(customers, 10, args.batch, seed=1, prefix="warm")
 
             env = {"RECSYS_REDIS_URL": url, "RECSYS_NAMESPACE": namespace, "RECSYS_API_KEYS": ""}
             port = free_port()
@@ -155,7 +157,7 @@ def main(argv: list[str] | None = None) -> dict:
         unlink_matching(client, keys.namespace_pattern(namespace))
 
     sent_events = results["events"].statuses.get(202, 0) * args.batch
-    warm_events = 20 * args.batch
+    warm_events = 10 * args.batch  # 1 s at 100 req/s: 10 batches
     summary = {kind: r.summary() for kind, r in results.items()}
     payload = {
         "rate": args.rate,
