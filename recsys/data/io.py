@@ -201,7 +201,7 @@ def read_table(
         Missing, unreadable, empty or malformed file, unsupported type, missing column.
     """
     p = Path(path)
-    if p.is_dir():
+    if p.is_dir() and not p.name.lower().endswith(CSV_SUFFIXES):
         return _read_parquet_folder(p, columns)
     fmt = table_format(p)
     if not p.exists():
