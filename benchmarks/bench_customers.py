@@ -33,7 +33,7 @@ from recsys.customers.holdout import holdout_check  # noqa: E402
 from recsys.customers.ingest import load_order_events  # noqa: E402
 from recsys.customers.segments import default_as_of  # noqa: E402
 from recsys.customers.summary import order_table  # noqa: E402
-from recsys.data.synthetic import generate_shop  # noqa: E402
+from recsys.data.synthetic.shop import generate_shop  # noqa: E402
 from training.segments import run_segments  # noqa: E402
 
 HOLDOUT_DAYS = 90

@@ -45,7 +45,7 @@ from recsys.store import keys  # noqa: E402
 from recsys.store.connection import connect, resolve_redis_url  # noqa: E402
 from recsys.store.publish import publish  # noqa: E402
 from recsys.store.versions import unlink_matching  # noqa: E402
-from training.train import run_training  # noqa: E402
+from training.train import TrainOptions, run_training  # noqa: E402
 
 
 def _paths(bundle: Path, n: int, seed: int = 0) -> list[str]:
@@ -78,12 +78,14 @@ def main(argv: list[str] | None = None) -> dict:
         shop = generate_shop(customers=args.customers, items=args.items, days=180, seed=1)
         files = shop.write(Path(tmp) / "shop")
         trained = run_training(
-            files["events"],
+            TrainOptions(
+                events=files["events"],
+                out_dir=Path(tmp) / "bundles",
+                items=files["items"],
+                candidates=("blend",),
+                skip_evaluation=True,
+            ),
             config=Config(),
-            out_dir=Path(tmp) / "bundles",
-            items_path=files["items"],
-            candidates=("blend",),
-            skip_evaluation=True,
         )
         publish(trained.bundle_dir, client, namespace=namespace)
         paths = _paths(trained.bundle_dir, 2000)

@@ -73,27 +73,29 @@ def _end_to_end(shop) -> dict:
     from pathlib import Path
 
     from recsys.config import Config
-    from training.train import run_training
+    from training.train import TrainOptions, run_training
 
     with tempfile.TemporaryDirectory() as tmp:
         files = shop.write(Path(tmp) / "shop")
         start = time.perf_counter()
         result = run_training(
-            files["events"],
+            TrainOptions(
+                events=files["events"],
+                out_dir=Path(tmp) / "bundles",
+                items=files["items"],
+                customers=files["customers"],
+            ),
             config=Config(),
-            out_dir=Path(tmp) / "bundles",
-            items_path=files["items"],
-            customers_path=files["customers"],
         )
         seconds = time.perf_counter() - start
     row = {
         "events": len(shop.events),
         "seconds": seconds,
-        "chosen": result.manifest["chosen_model"],
+        "chosen": result.manifest.chosen_model,
     }
     print(
         f"end to end: recsys train on {len(shop.events):,} events (evaluate "
-        f"{len(result.manifest['candidates'])} candidates, retrain, score, bundle): {seconds:.1f} s"
+        f"{len(result.manifest.candidates)} candidates, retrain, score, bundle): {seconds:.1f} s"
     )
     return row
 

@@ -142,7 +142,8 @@ class EvaluationConfig(_Section):
     """Temporal holdout settings."""
 
     k: int = Field(default=10, ge=1, le=1000)
-    test_days: int = Field(default=30, ge=1)
+    # None: fit the data's span (recsys.evaluation.split.default_test_days, at most 30 days)
+    test_days: int | None = Field(default=None, ge=1)
     cutoff: str | None = None  # ISO date; overrides test_days
     metric: str = "ndcg"  # what "best" means when a job picks a model
     protocol: Literal["new_items", "all_purchases", "both"] = "both"

@@ -1,46 +1,68 @@
 """``python -m serving --host 127.0.0.1 --port 8000 --workers 1``: run the API with uvicorn.
 
 Settings come from ``RECSYS_*`` environment variables; ``--redis-url`` and ``--namespace``
-set them for this process and its workers. ``recsys serve`` execs this module.
+set them for this process and its workers. ``recsys serve`` execs this module. The options
+are the shared declarations of :mod:`recsys.cli_options`.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import uvicorn
 from pydantic import ValidationError
 
+from recsys.cli_options import (
+    AccessLog,
+    Host,
+    Level,
+    LogLevel,
+    Namespace,
+    Port,
+    RedisUrl,
+    Workers,
+    new_app,
+    run_app,
+)
 from serving.settings import Settings
 
+app = new_app("python -m serving", (__doc__ or "").splitlines()[0])
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m serving", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--host", default="127.0.0.1", help="interface to bind (default %(default)s)"
-    )
-    parser.add_argument("--port", type=int, default=8000, help="port (default %(default)s)")
-    parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
-    parser.add_argument("--redis-url", help="Redis URL (default $RECSYS_REDIS_URL or embedded)")
-    parser.add_argument("--namespace", help="Redis key namespace (default $RECSYS_NAMESPACE)")
-    parser.add_argument(
-        "--log-level",
-        default="info",
-        choices=["critical", "error", "warning", "info", "debug"],
-        help="log level (default %(default)s)",
-    )
-    parser.add_argument(
-        "--no-access-log", action="store_true", help="do not log every request (faster)"
-    )
-    args = parser.parse_args(argv)
-    if args.workers < 1:
-        parser.error(f"--workers {args.workers}: must be >= 1")
-    if not 0 <= args.port <= 65535:
-        parser.error(f"--port {args.port}: must be between 0 and 65535")
-    return args
+
+@dataclass(frozen=True)
+class ServeOptions:
+    host: str
+    port: int
+    workers: int
+    redis_url: str | None
+    namespace: str | None
+    log_level: LogLevel
+    access_log: bool
+
+
+@app.command()
+def _options(
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
+    workers: Workers = 1,
+    redis_url: RedisUrl = None,
+    namespace: Namespace = "",
+    log_level: Level = "info",
+    access_log: AccessLog = True,
+) -> ServeOptions:
+    """Run the HTTP API with uvicorn."""
+    return ServeOptions(host, port, workers, redis_url, namespace or None, log_level, access_log)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> ServeOptions:
+    """The options given on the command line; one ``error:`` line and exit 2 when invalid."""
+    options = run_app(app, argv)
+    if not isinstance(options, ServeOptions):  # --help was printed
+        raise SystemExit(0)
+    return options
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -65,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
-        access_log=not args.no_access_log,
+        access_log=args.access_log,
     )
 
 

@@ -15,9 +15,9 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from recsys.answers.ranking import Ranked
 from recsys.store.catalog_view import CatalogView
 from serving.metrics import SCOPE_VERSION_KEY
-from serving.ranking import Ranked
 
 if TYPE_CHECKING:
     from serving.service import Answer

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from recsys.answers.ranking import Source
 from recsys.data.ids import ID_DESCRIPTION, ID_PATTERN, MAX_ID_LENGTH
 
 # Categories are free text, but short and without control characters.
@@ -18,8 +19,6 @@ ExternalId = Annotated[
     Field(description=ID_DESCRIPTION),
 ]
 
-#: Which rung of the fallback chain an answer (and each of its items) came from.
-Source = Literal["personal", "segment", "similar", "popular", "realtime"]
 #: Where a list is shown: selects the channel's rules (and, once offers land, its offers).
 Channel = Literal["web", "email", "app"]
 

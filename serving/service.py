@@ -22,14 +22,14 @@ from dataclasses import dataclass
 
 import redis
 
+from recsys.answers.compose import customer_answer
+from recsys.answers.ranking import Filters, Ranked, Rung, Source, blend, pick
 from recsys.errors import StoreError
-from recsys.store import GLOBAL_SEGMENT, StoreReader
+from recsys.store import StoreReader
 from recsys.store.connection import redact_url
 from recsys.store.reader import CustomerRecord
 from serving.errors import ApiError
 from serving.metrics import Metrics
-from serving.ranking import Filters, Ranked, Rung, blend, interleave, pick
-from serving.schemas import Source
 from serving.settings import Settings
 from serving.snapshots import Snapshot, Snapshots
 
@@ -39,8 +39,6 @@ logger = logging.getLogger("serving")
 STORE_FAILURES = (redis.RedisError, OSError, StoreError)
 
 _LOG_EVERY = 10.0  # seconds between two log lines about failures of one operation
-# Customer record fields (see recsys.store.reader.CustomerRecord).
-_REC, _AGAIN, _ALL, _SEGMENT = "rec", "again", "all", "seg"
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,10 +214,9 @@ class Service:
     ) -> Answer:
         """A customer's top ``k``: personal, then their segment's popular, then popular.
 
-        The personal rung is the bundle's evaluated list: the default answer (``rec``), or
-        with ``include_purchased`` the all-purchases answer (``all``). Items the customer
-        bought (``again``) are left out of every rung unless ``include_purchased``.
-        Raises ApiError 422 for a category the version's catalog does not have.
+        Composed by :func:`recsys.answers.compose.customer_answer` (the evaluated list, bought
+        items left out unless ``include_purchased``). Raises ApiError 422 for a category the
+        version's catalog does not have.
         """
         endpoint = "recommendations"
         ctx = await self.context(endpoint)
@@ -231,27 +228,14 @@ class Service:
             except STORE_FAILURES as exc:
                 self.record_failure(endpoint, exc)
                 ctx = self._fallback(endpoint)
-        rungs: list[Rung] = []
-        segment = ""
-        if record is not None:
-            if include_purchased:
-                if _ALL in record:
-                    personal = record[_ALL]
-                else:  # a version published before bundles carried the evaluated list
-                    personal = interleave(record.get(_REC, []), record.get(_AGAIN, []))
-            else:
-                personal = record.get(_REC, [])
-                bought = record.item_ids(_AGAIN)
-                exclude = exclude | bought if exclude else bought
-            rungs.append(Rung("personal", personal))
-            segment = record.text.get(_SEGMENT, "")
-        snap = ctx.snapshot
-        if segment and segment != GLOBAL_SEGMENT:
-            segment_popular = snap.popular_of(segment)
-            if segment_popular is not None:
-                rungs.append(Rung("segment", segment_popular))
-        rungs.append(Rung("popular", snap.global_popular))
-        source, items = pick(rungs, k, snap.view, Filters(exclude, category))
+        source, items = customer_answer(
+            record,
+            ctx.snapshot.data,
+            k,
+            category=category,
+            exclude=exclude,
+            include_purchased=include_purchased,
+        )
         return self._answer(endpoint, ctx, source, items)
 
     async def similar(

@@ -13,10 +13,10 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from recsys.answers.ranking import in_category
 from recsys.store.catalog_view import CatalogView, Scored
 from recsys.store.reader import StoreReader, VersionData
 from serving.present import ItemEncoder
-from serving.ranking import in_category
 
 _MAX_CATEGORIES = 10_000  # categories are few; never grow unbounded
 

@@ -5,15 +5,19 @@ mismatch between what training writes, what the store publishes and what the API
 up here.
 """
 
+import json
+import shutil
+
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
+from recsys.artifacts import ArtifactOptions
 from recsys.config import Config
 from serving.app import create_app
 from serving.settings import Settings
 from training.cli import main
-from training.train import run_training
+from training.train import TrainOptions, run_training
 
 K = 8
 
@@ -23,21 +27,25 @@ def bundles(shop_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("e2e")
     fast = {"blend": {"components": [{"model": "repeat"}, {"model": "itemknn", "weight": 0.5}]}}
     first = run_training(
-        shop_dir / "events.parquet",
+        TrainOptions(
+            events=shop_dir / "events.parquet",
+            out_dir=out,
+            items=shop_dir / "items.csv",
+            candidates=("popular", "blend"),
+            artifacts=ArtifactOptions(top_n=20),
+        ),
         config=Config(models=fast),
-        out_dir=out,
-        items_path=shop_dir / "items.csv",
-        candidates=("popular", "blend"),
-        top_n=20,
     )
     second = run_training(
-        shop_dir / "events.parquet",
+        TrainOptions(
+            events=shop_dir / "events.parquet",
+            out_dir=out,
+            items=shop_dir / "items.csv",
+            candidates=("itemknn",),
+            skip_evaluation=True,
+            artifacts=ArtifactOptions(top_n=20),
+        ),
         config=Config(models={"itemknn": {"K": 5}}),
-        out_dir=out,
-        items_path=shop_dir / "items.csv",
-        candidates=("itemknn",),
-        top_n=20,
-        skip_evaluation=True,
     )
     return first, second
 
@@ -67,7 +75,7 @@ def test_train_publish_serve_rollback(bundles, redis_url, namespace, capsys):
             assert [i["item_id"] for i in body["items"]] == _expected(first.bundle_dir, cid, K)
 
         model = api.get("/v1/model").json()
-        assert model["manifest"]["chosen_model"] == first.manifest["chosen_model"]
+        assert model["manifest"]["chosen_model"] == first.manifest.chosen_model
 
         assert main(["publish", str(second.bundle_dir), *cli, "--quiet"]) == 0
         cid = customers[0]
@@ -82,4 +90,71 @@ def test_train_publish_serve_rollback(bundles, redis_url, namespace, capsys):
 
         unknown = api.get("/v1/customers/never-seen/recommendations", params={"k": 3}).json()
         assert unknown["source"] == "popular" and len(unknown["items"]) == 3
+    capsys.readouterr()
+
+
+def test_segments_travel_from_training_to_the_api(bundles, redis_url, namespace, capsys, tmp_path):
+    """recsys train writes profiles, member lists and per-segment popular lists; the API
+    answers the marketing lists from them and the segment rung uses them."""
+    first, _ = bundles
+    segments = pd.read_parquet(first.bundle_dir / "segments.parquet")
+    summary = first.manifest.segments["summary"]
+    assert sum(s["customers"] for s in summary if s["kind"] == "rfm") == len(segments)
+    assert (
+        main(
+            [
+                "publish",
+                str(first.bundle_dir),
+                "--redis",
+                redis_url,
+                "--namespace",
+                namespace,
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    settings = Settings(redis_url=redis_url, namespace=namespace, version_cache_seconds=0)
+    with TestClient(create_app(settings)) as api:
+        listed = api.get("/v1/segments").json()["segments"]
+        assert [s["segment"] for s in listed] == [s["segment"] for s in summary]
+        biggest = max(listed, key=lambda s: s["customers"])
+        seen: list[str] = []
+        cursor = None
+        while True:
+            params = {"limit": 37, **({"cursor": cursor} if cursor else {})}
+            page = api.get(f"/v1/segments/{biggest['segment']}/customers", params=params)
+            assert page.status_code == 200, page.text
+            body = page.json()
+            seen += [c["customer_id"] for c in body["customers"]]
+            cursor = body["next_cursor"]
+            if cursor is None:
+                break
+        assert len(seen) == len(set(seen)) == biggest["customers"]
+
+        customer = segments.iloc[0]
+        profile = api.get(f"/v1/customers/{customer['customer_id']}/segment").json()
+        assert profile["segment"] == customer["segment"]
+        assert profile["profile"]["rfm_segment"] == customer["rfm_segment"]
+
+    # A customer with a profile but no personal list (e.g. everything bought was returned)
+    # is answered by the segment rung: republish the bundle without one customer's lists.
+    cid = segments.iloc[0]["customer_id"]
+    copy = tmp_path / first.version
+    shutil.copytree(first.bundle_dir, copy)
+    for table in ("recommendations", "recommendations_all", "buy_again"):
+        frame = pd.read_parquet(copy / f"{table}.parquet")
+        frame[frame["customer_id"] != cid].to_parquet(copy / f"{table}.parquet", index=False)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["version"] = first.version + "-nolist"
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    assert main(["publish", str(copy), "--redis", redis_url, "--namespace", namespace, "-q"]) == 0
+    popular = pd.read_parquet(copy / "popular.parquet")
+    segment_items = popular[popular["segment"] == segments.iloc[0]["segment"]]
+    with TestClient(create_app(settings)) as api:
+        body = api.get(f"/v1/customers/{cid}/recommendations", params={"k": 3}).json()
+    assert body["model_version"] == first.version + "-nolist"
+    assert body["source"] == "segment"
+    assert [i["source"] for i in body["items"]] == ["segment"] * 3
+    assert {i["item_id"] for i in body["items"]} <= set(segment_items["item_id"])
     capsys.readouterr()

@@ -1,8 +1,10 @@
 """The ``recsys`` command line.
 
-Each command is a thin shell over a job function importable from Python. Errors caused by
-input or configuration print one line on stderr and exit with the error's code (2 for bad
-data/config, 3 for a failed fit, 4 for the store); no traceback.
+Each command is a thin shell over a job function importable from Python. Options shared
+with the demo and ``python -m serving`` are declared once in :mod:`recsys.cli_options`; the
+evaluation options once here, for ``evaluate`` and ``train`` alike. Errors caused by input,
+options or configuration print one line on stderr and exit with the error's code (2 for
+bad data/config/options, 3 for a failed fit, 4 for the store); no traceback.
 """
 
 from __future__ import annotations
@@ -10,33 +12,81 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from recsys.config import load_config
-from recsys.errors import RecsysError
+from recsys.cli_options import (
+    AccessLog,
+    ConfigFile,
+    Host,
+    Level,
+    Namespace,
+    Port,
+    Preset,
+    Quiet,
+    RedisUrl,
+    Workers,
+    new_app,
+    run_app,
+)
+from recsys.config import Config, load_config
+from recsys.errors import ConfigError
+from recsys.evaluation.selection import METRICS
 from training.progress import Reporter
 
-app = typer.Typer(
-    name="recsys",
-    help="Personalization engine: generate, evaluate, train, publish and serve.",
+app = new_app(
+    "recsys",
+    "Personalization engine: generate, evaluate, train, publish and serve.",
     no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
 )
 
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="TOML or JSON config file.", dir_okay=False)
+Events = Annotated[Path, typer.Option("--events", help="Events file (CSV or Parquet).")]
+Items = Annotated[Path | None, typer.Option("--items", help="Items file.")]
+Models = Annotated[str | None, typer.Option("--models", help="Model names (comma-separated).")]
+K = Annotated[
+    int | None, typer.Option("--k", min=1, max=1000, help="List length judged [default: 10].")
 ]
-Preset = Annotated[
-    str | None, typer.Option("--preset", help="Column mapping preset, e.g. online-retail.")
+TestDays = Annotated[
+    int | None,
+    typer.Option(
+        "--test-days",
+        min=1,
+        help="Hold out the last N days [default: a fifth of the span, at most 30].",
+    ),
+]
+Cutoff = Annotated[
+    str | None, typer.Option("--cutoff", help="Hold out from this date (overrides --test-days).")
+]
+Metric = Annotated[
+    str | None,
+    typer.Option("--metric", help=f"What 'best' means: one of {', '.join(METRICS)} [ndcg]."),
 ]
 
 
 def _csv_list(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def _job_config(
+    config: Path | None,
+    preset: str | None,
+    *,
+    k: int | None = None,
+    test_days: int | None = None,
+    cutoff: str | None = None,
+    metric: str | None = None,
+) -> Config:
+    """The config file's settings with the command-line options laid over them."""
+    if metric is not None and metric not in METRICS:
+        raise ConfigError(f"--metric {metric!r}: choose one of {', '.join(METRICS)}")
+    given = {"k": k, "test_days": test_days, "cutoff": cutoff, "metric": metric}
+    overrides: dict[str, Any] = {
+        "evaluation": {key: v for key, v in given.items() if v is not None}
+    }
+    if preset:
+        overrides["ingest"] = {"preset": preset}
+    return load_config(config).with_overrides(**overrides)
 
 
 @app.command()
@@ -80,29 +130,34 @@ def generate(
 
 @app.command()
 def evaluate(
-    events: Annotated[Path, typer.Option("--events", help="Events file (CSV or Parquet).")],
-    items: Annotated[Path | None, typer.Option("--items", help="Items file.")] = None,
-    models: Annotated[
-        str | None, typer.Option("--models", help="Comma-separated model names.")
-    ] = None,
-    k: Annotated[int | None, typer.Option("--k", help="List length for the metrics.")] = None,
-    test_days: Annotated[
-        int | None, typer.Option("--test-days", help="Hold out the last N days.")
-    ] = None,
-    cutoff: Annotated[str | None, typer.Option("--cutoff", help="Hold out from this date.")] = None,
+    events: Events,
+    items: Items = None,
+    models: Models = None,
+    k: K = None,
+    test_days: TestDays = None,
+    cutoff: Cutoff = None,
+    metric: Metric = None,
     out: Annotated[Path, typer.Option("--out", help="Where to write CSV/Markdown/rejects.")] = Path(
         "reports"
     ),
+    bundle_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--bundle-out",
+            help="Also write the chosen model, fitted before the cutoff, as a servable bundle "
+            "whose manifest holds its holdout figures (DIR/<version>/).",
+        ),
+    ] = None,
+    top_n: Annotated[int, typer.Option("--top-n", min=1, max=500)] = 50,
     preset: Preset = None,
-    config: ConfigOpt = None,
+    config: ConfigFile = None,
     quiet: Quiet = False,
 ) -> None:
     """Compare models side by side on one temporal split, on both protocols."""
+    from recsys.artifacts import ArtifactOptions
     from training.evaluate import DEFAULT_MODELS, run_evaluation
 
-    cfg = load_config(config)
-    ev = {key: v for key, v in {"k": k, "test_days": test_days, "cutoff": cutoff}.items() if v}
-    cfg = cfg.with_overrides(ingest={"preset": preset} if preset else {}, evaluation=ev)
+    cfg = _job_config(config, preset, k=k, test_days=test_days, cutoff=cutoff, metric=metric)
     rep = Reporter(quiet)
     job = run_evaluation(
         events,
@@ -110,56 +165,51 @@ def evaluate(
         models=_csv_list(models) or DEFAULT_MODELS,
         items_path=items,
         out_dir=out,
+        bundle_out=bundle_out,
+        artifacts=ArtifactOptions(top_n=top_n),
         reporter=rep,
     )
     typer.echo(job.result.to_markdown())
+    if job.bundle_dir is not None:
+        typer.echo(str(job.bundle_dir))
     rep.info("Wrote " + ", ".join(f"{name}: {path}" for name, path in job.outputs.items()))
-
-
-Redis = Annotated[
-    str | None,
-    typer.Option("--redis", help="Redis URL (default: $RECSYS_REDIS_URL, else embedded)."),
-]
-Namespace = Annotated[
-    str, typer.Option("--namespace", envvar="RECSYS_NAMESPACE", help="Redis key prefix.")
-]
 
 
 @app.command()
 def train(
-    events: Annotated[Path, typer.Option("--events", help="Events file (CSV or Parquet).")],
+    events: Events,
     out: Annotated[Path, typer.Option("--out", help="Bundle root; writes OUT/<version>/.")],
-    items: Annotated[Path | None, typer.Option("--items", help="Items file.")] = None,
+    items: Items = None,
     customers: Annotated[Path | None, typer.Option("--customers", help="Customers file.")] = None,
-    models: Annotated[
-        str | None, typer.Option("--models", help="Candidate models (comma-separated).")
-    ] = None,
+    models: Models = None,
     top_n: Annotated[int, typer.Option("--top-n", min=1, max=500)] = 50,
+    k: K = None,
+    test_days: TestDays = None,
+    cutoff: Cutoff = None,
+    metric: Metric = None,
     no_eval: Annotated[
         bool, typer.Option("--no-eval", help="Skip the holdout; train the first candidate.")
     ] = False,
     preset: Preset = None,
-    config: ConfigOpt = None,
+    config: ConfigFile = None,
     quiet: Quiet = False,
 ) -> None:
     """Validate, evaluate candidates, pick the best, retrain on all data, write a bundle."""
-    from training.train import run_training
+    from recsys.artifacts import ArtifactOptions
+    from training.train import TrainOptions, run_training
 
-    cfg = load_config(config)
-    if preset:
-        cfg = cfg.with_overrides(ingest={"preset": preset})
-    rep = Reporter(quiet)
-    result = run_training(
-        events,
-        config=cfg,
+    cfg = _job_config(config, preset, k=k, test_days=test_days, cutoff=cutoff, metric=metric)
+    options = TrainOptions(
+        events=events,
         out_dir=out,
-        items_path=items,
-        customers_path=customers,
-        candidates=_csv_list(models),
-        top_n=top_n,
+        items=items,
+        customers=customers,
+        candidates=tuple(_csv_list(models) or ()),
         skip_evaluation=no_eval,
-        reporter=rep,
+        artifacts=ArtifactOptions(top_n=top_n),
     )
+    rep = Reporter(quiet)
+    result = run_training(options, config=cfg, reporter=rep)
     if result.evaluation is not None:
         rep.text(result.evaluation.to_markdown())
     typer.echo(str(result.bundle_dir))
@@ -168,7 +218,7 @@ def train(
 @app.command()
 def publish(
     bundle: Annotated[Path, typer.Argument(help="A bundle directory OUT/<version>.")],
-    redis: Redis = None,
+    redis: RedisUrl = None,
     namespace: Namespace = "recsys",
     keep: Annotated[int, typer.Option("--keep", min=1, help="Versions kept for rollback.")] = 2,
     quiet: Quiet = False,
@@ -189,7 +239,7 @@ def publish(
 
 
 @app.command()
-def versions(redis: Redis = None, namespace: Namespace = "recsys") -> None:
+def versions(redis: RedisUrl = None, namespace: Namespace = "recsys") -> None:
     """List published versions (the active one is marked with *)."""
     from recsys.store.connection import connect
     from recsys.store.versions import list_versions
@@ -205,7 +255,7 @@ def versions(redis: Redis = None, namespace: Namespace = "recsys") -> None:
 @app.command()
 def rollback(
     version: Annotated[str, typer.Argument(help="A kept version to make active.")],
-    redis: Redis = None,
+    redis: RedisUrl = None,
     namespace: Namespace = "recsys",
 ) -> None:
     """Make a previously published (and kept) version active again."""
@@ -218,50 +268,31 @@ def rollback(
 
 @app.command()
 def serve(
-    host: str = "127.0.0.1",
-    port: int = 8000,
-    workers: Annotated[int, typer.Option(min=1)] = 1,
-    redis: Redis = None,
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
+    workers: Workers = 1,
+    redis: RedisUrl = None,
     namespace: Namespace = "recsys",
+    log_level: Level = "info",
+    access_log: AccessLog = True,
 ) -> None:
-    """Run the HTTP API (replaces this process with the serving process)."""
+    """Run the HTTP API (replaces this process with ``python -m serving``)."""
     from recsys.store.connection import resolve_redis_url
 
     env = dict(os.environ, RECSYS_REDIS_URL=resolve_redis_url(redis), RECSYS_NAMESPACE=namespace)
-    args = [
-        sys.executable,
-        "-m",
-        "serving",
-        "--host",
-        host,
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-    ]
+    args = [sys.executable, "-m", "serving", "--host", host, "--port", str(port)]
+    args += ["--workers", str(workers), "--log-level", log_level]
+    args += [] if access_log else ["--no-access-log"]
     sys.stdout.flush()
     os.execve(sys.executable, args, env)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console entry point: runs the app and turns RecsysError into a one-line message."""
+    """Console entry point: runs the app; errors are one line on stderr (see the module doc)."""
     try:
-        app(args=argv, standalone_mode=False)
-    except RecsysError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except typer.Abort:
-        print("aborted", file=sys.stderr)
-        return 130
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:
-        # Usage errors (click's, or the copy typer vendors) know how to print themselves.
-        show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
-        if callable(show) and isinstance(code, int):
-            show()
-            return code
-        raise
+        run_app(app, argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 1
     return 0
 
 
@@ -286,7 +317,7 @@ def segments(
         Path | None, typer.Option("--previous", help="An earlier segments directory.")
     ] = None,
     preset: Preset = None,
-    config: ConfigOpt = None,
+    config: ConfigFile = None,
     quiet: Quiet = False,
 ) -> None:
     """RFM segments, clusters, P(alive), churn risk and CLV for every customer."""

@@ -6,20 +6,24 @@ Every step is the same function the CLI runs. With no ``RECSYS_REDIS_URL`` an em
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import pandas as pd
+import typer
 
 from recsys import columns as C
+from recsys.cli_options import Host, Port, new_app, run_app
 from recsys.config import Config
 from recsys.data.synthetic.shop import generate_shop
 from recsys.store.connection import connect, resolve_redis_url
 from recsys.store.publish import publish
 from training.progress import Reporter
-from training.train import run_training
+from training.train import TrainOptions, run_training
+
+app = new_app("python -m training.demo", (__doc__ or "").splitlines()[0])
 
 
 def _examples(bundle: Path, base: str) -> list[str]:
@@ -39,34 +43,35 @@ def _examples(bundle: Path, base: str) -> list[str]:
     ]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--dir", type=Path, default=Path("var/demo"))
-    parser.add_argument("--customers", type=int, default=3000)
-    parser.add_argument("--items", type=int, default=600)
-    parser.add_argument("--days", type=int, default=180)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--no-serve", action="store_true", help="Stop after publishing.")
-    args = parser.parse_args(argv)
-
+@app.command()
+def demo(
+    dir: Annotated[Path, typer.Option("--dir", help="Working directory.")] = Path("var/demo"),
+    customers: Annotated[int, typer.Option("--customers", min=10)] = 3000,
+    items: Annotated[int, typer.Option("--items", min=10)] = 600,
+    days: Annotated[int, typer.Option("--days", min=2)] = 180,
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the API after publishing.")
+    ] = True,
+) -> None:
+    """Generate a shop, train, publish, then serve the API."""
     rep = Reporter()
-    shop_dir = args.dir / "shop"
+    shop_dir = dir / "shop"
     with rep.step(f"Generating a synthetic shop in {shop_dir}"):
-        shop = generate_shop(customers=args.customers, items=args.items, days=args.days, seed=42)
+        shop = generate_shop(customers=customers, items=items, days=days, seed=42)
         paths = shop.write(shop_dir)
     rep.info(
         f"  {len(shop.events):,} events, {len(shop.items):,} items, "
         f"{len(shop.customers):,} customers"
     )
-    result = run_training(
-        paths["events"],
-        config=Config(),
-        out_dir=args.dir / "bundles",
-        items_path=paths["items"],
-        customers_path=paths["customers"],
-        reporter=rep,
+    options = TrainOptions(
+        events=paths["events"],
+        out_dir=dir / "bundles",
+        items=paths["items"],
+        customers=paths["customers"],
     )
+    result = run_training(options, config=Config(), reporter=rep)
     if result.evaluation is not None:
         rep.text(result.evaluation.to_markdown())
     url = resolve_redis_url(None)
@@ -74,18 +79,25 @@ def main(argv: list[str] | None = None) -> int:
         published = publish(result.bundle_dir, connect(url), namespace="recsys")
     rep.info(f"  {published.n_keys:,} keys in {published.seconds:.2f} s")
 
-    base = f"http://{args.host}:{args.port}"
+    base = f"http://{host}:{port}"
     rep.info("\n[bold]Try these while the API runs (Ctrl-C to stop):[/bold]")
     for line in _examples(result.bundle_dir, base):
         rep.text(f"  {line}")
-    if args.no_serve:
-        return 0
+    if not serve:
+        return
     env = dict(os.environ, RECSYS_REDIS_URL=url, RECSYS_NAMESPACE="recsys")
-    cmd = [sys.executable, "-m", "serving", "--host", args.host, "--port", str(args.port)]
+    cmd = [sys.executable, "-m", "serving", "--host", host, "--port", str(port)]
     sys.stdout.flush()
     sys.stderr.flush()
     os.execve(sys.executable, cmd, env)
-    return 0  # not reached
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        run_app(app, argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 1
+    return 0
 
 
 if __name__ == "__main__":

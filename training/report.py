@@ -27,7 +27,7 @@ import pandas as pd  # noqa: E402
 from recsys.customers import cx  # noqa: E402
 from recsys.customers.config import OTHERS  # noqa: E402
 from recsys.data.io import read_table  # noqa: E402
-from recsys.data.validate import write_rejects  # noqa: E402
+from recsys.data.rejects import write_rejects  # noqa: E402
 from recsys.errors import DataError  # noqa: E402
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}

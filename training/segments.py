@@ -21,7 +21,7 @@ import pandas as pd
 from recsys.config import Config
 from recsys.customers.ingest import load_order_events
 from recsys.customers.segments import SEGMENT_COLUMNS, SegmentsResult, build_segments
-from recsys.data.validate import load_items
+from recsys.data.catalogs import load_items
 from recsys.errors import ConfigError, DataError
 from training.progress import Reporter
 

@@ -1,15 +1,15 @@
 """The ``recsys train`` job: validate -> evaluate candidates -> pick -> retrain -> bundle.
 
-The bundle ``OUT/<version>/`` is written to a temporary directory first and renamed into
-place when complete, so a reader never sees half a bundle. Its layout is what
-``recsys.store.bundle`` reads and ``recsys publish`` ships to Redis.
+The job only composes library pieces: loading (:mod:`recsys.data`), evaluation and selection
+(:mod:`recsys.evaluation`), the tables (:mod:`recsys.artifacts`) and the manifest
+(:mod:`recsys.manifest`). The bundle ``OUT/<version>/`` is written to a temporary directory
+first and renamed into place when complete, so a reader never sees half a bundle.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -18,33 +18,60 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
 
-from recsys import columns as C
+from recsys.artifacts import ArtifactOptions, build_artifacts, staged_bundle
 from recsys.config import Config
+from recsys.customers.artifacts import segment_manifest, segment_popular, segment_tables
+from recsys.customers.segments import build_segments
 from recsys.data.catalogs import items_from_events, load_customers, load_items
-from recsys.data.dataset import InteractionDataset, build_dataset
+from recsys.data.dataset import build_dataset
 from recsys.data.events import load_events
 from recsys.data.presets import resolve_ingest_config
-from recsys.errors import DataError
-from recsys.evaluation import EvaluationResult, evaluate, temporal_split
-from recsys.evaluation.selection import relative_scores, select_model
-from recsys.models import make_model
-from recsys.models.base import Recommender
-from recsys.models.blend import BlendRecommender
+from recsys.errors import ConfigError, DataError, ModelFitError
+from recsys.evaluation import METRICS, EvaluationResult
+from recsys.evaluation.candidates import Comparison, compare_candidates
+from recsys.evaluation.selection import relative_scores
+from recsys.manifest import Manifest, ProtocolFigures, RowCounts
+from recsys.models import MODELS, make_model
 from recsys.store.bundle import write_bundle_tables
 from training.progress import Reporter
 
 #: Candidates compared by default; "blend" is repeat ranker + ALS (see recsys.models.blend).
-DEFAULT_CANDIDATES = ("popular", "itemknn", "als", "ease", "repeat", "blend")
-GLOBAL_SEGMENT = "_all"
+DEFAULT_CANDIDATES = ("popular", "recent", "itemknn", "als", "ease", "repeat", "blend")
+REJECTS_FILE = "rejects.csv"
 LIBRARIES = ("recsys-engine", "implicit", "numpy", "scipy", "pandas", "scikit-learn", "pyarrow")
+
+
+class TrainOptions(BaseModel):
+    """What one training run reads, compares and writes (the job's inputs, typed).
+
+    ``candidates`` empty means the config's models, else :data:`DEFAULT_CANDIDATES`.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    events: Path
+    out_dir: Path
+    items: Path | None = None
+    customers: Path | None = None
+    candidates: tuple[str, ...] = ()
+    skip_evaluation: bool = False
+    #: Compute customer segments (RFM, clusters, churn, CLV), their member lists and
+    #: per-segment popular lists into the bundle.
+    segments: bool = True
+    artifacts: ArtifactOptions = Field(default_factory=ArtifactOptions)
+
+    @property
+    def inputs(self) -> list[Path]:
+        return [p for p in (self.events, self.items, self.customers) if p is not None]
 
 
 @dataclass(frozen=True)
 class TrainResult:
     version: str
     bundle_dir: Path
-    manifest: dict[str, Any]
+    manifest: Manifest
     evaluation: EvaluationResult | None
 
 
@@ -69,227 +96,182 @@ def library_versions() -> dict[str, str]:
     return out
 
 
-def _catalog(dataset: InteractionDataset, items_frame: pd.DataFrame | None) -> pd.DataFrame:
-    """The catalog in the dataset's item order, with the attributes serving filters need."""
-    cat = pd.DataFrame({C.ITEM_ID: dataset.items.external_ids.astype(str)})
-    if items_frame is not None:
-        attrs = items_frame.reindex(cat[C.ITEM_ID])
-        for col in (C.NAME, C.CATEGORY, C.PRICE, C.IN_STOCK):
-            if col in attrs.columns:
-                cat[col] = attrs[col].to_numpy()
-    if C.IN_STOCK not in cat.columns:
-        cat[C.IN_STOCK] = True
-    cat[C.IN_STOCK] = cat[C.IN_STOCK].fillna(True).astype(bool)
-    return cat
+def _check_inputs(options: TrainOptions) -> None:
+    """Refuse missing inputs, a file as the output root, and unknown model names up front."""
+    for path in options.inputs:
+        if path.is_dir():
+            raise DataError(f"cannot read {path}: it is a directory, expected a file")
+        if not path.is_file():
+            raise DataError(f"cannot read {path}: no such file")
+    if options.out_dir.exists() and not options.out_dir.is_dir():
+        raise DataError(f"--out {options.out_dir} is a file; expected a directory")
+    unknown = [name for name in options.candidates if name not in MODELS]
+    if unknown:
+        raise ConfigError(f"unknown model(s) {unknown}; available: {sorted(MODELS)}")
 
 
-def _similar_source(model: Recommender, dataset: InteractionDataset) -> Recommender:
-    if model.supports_similar:
-        return model
-    if isinstance(model, BlendRecommender) and (inner := model.similarity_model()) is not None:
-        return inner
-    return make_model("itemknn").fit(dataset)
+@dataclass(frozen=True)
+class _Run:
+    """Identity of one run: when it started, what it read, its version."""
 
-
-def _buy_again(model: Recommender, dataset: InteractionDataset, n: int) -> pd.DataFrame:
-    """Each customer's previously purchased items, ranked by the model with repeats allowed.
-
-    Serving treats these as "already bought" (filtered from web lists unless a re-buy is
-    asked for), so only items with net purchases > 0 belong here. The model ranks a wider
-    list (3n) and the purchased items among it are kept.
-    """
-    bought = dataset.purchase_counts().tocoo()
-    pairs = pd.DataFrame(
-        {
-            C.CUSTOMER_ID: dataset.customers.to_external(bought.row),
-            C.ITEM_ID: dataset.items.to_external(bought.col),
-        }
-    )
-    who = pairs[C.CUSTOMER_ID].unique()
-    ranked = model.recommend(who, k=3 * n, exclude_seen=False)
-    again = ranked.merge(pairs, on=[C.CUSTOMER_ID, C.ITEM_ID], how="inner")
-    again = again.sort_values([C.CUSTOMER_ID, C.RANK], kind="stable")
-    again[C.RANK] = (again.groupby(C.CUSTOMER_ID).cumcount() + 1).astype(np.int32)
-    return again[again[C.RANK] <= n].reset_index(drop=True)
-
-
-def _popular_lists(dataset: InteractionDataset, n: int) -> pd.DataFrame:
-    pop = make_model("trending").fit(dataset)
-    first = dataset.customers.external_ids[:1]
-    recs = pop.recommend(first, k=n, exclude_seen=False)
-    return pd.DataFrame(
-        {
-            C.SEGMENT: GLOBAL_SEGMENT,
-            C.RANK: recs[C.RANK].to_numpy(),
-            C.ITEM_ID: recs[C.ITEM_ID].to_numpy(),
-            C.SCORE: recs[C.SCORE].to_numpy(),
-        }
-    )
+    started: datetime
+    fingerprint: str
+    version: str
 
 
 def run_training(
-    events_path: str | Path,
-    *,
-    config: Config,
-    out_dir: str | Path,
-    items_path: str | Path | None = None,
-    customers_path: str | Path | None = None,
-    candidates: tuple[str, ...] | list[str] | None = None,
-    top_n: int = 50,
-    similar_n: int = 20,
-    popular_n: int = 100,
-    skip_evaluation: bool = False,
-    reporter: Reporter | None = None,
+    options: TrainOptions, *, config: Config, reporter: Reporter | None = None
 ) -> TrainResult:
     """Train, evaluate, choose and write an artifact bundle; returns where it went."""
     rep = reporter or Reporter(quiet=True)
     started = datetime.now(UTC)
-    events_path = Path(events_path)
-    inputs = [Path(p) for p in (events_path, items_path, customers_path) if p]
-    fp = fingerprint(inputs, config)
-    version = f"{started:%Y%m%dT%H%M%S}Z-{fp[:8]}"
-    out = Path(out_dir)
-    tmp = out / f".tmp-{version}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    try:
-        manifest, evaluation = _train_into(
-            tmp,
-            events_path,
-            inputs,
-            fp,
-            version,
-            started,
-            config=config,
-            items_path=items_path,
-            customers_path=customers_path,
-            candidates=candidates,
-            top_n=top_n,
-            similar_n=similar_n,
-            popular_n=popular_n,
-            skip_evaluation=skip_evaluation,
-            rep=rep,
+    _check_inputs(options)
+    fp = fingerprint(options.inputs, config)
+    run = _Run(started, fp, f"{started:%Y%m%dT%H%M%S}Z-{fp[:8]}")
+    with staged_bundle(options.out_dir, run.version) as tmp:
+        manifest, evaluation = _train_into(tmp, options, config, run, rep)
+        rejects = options.out_dir / REJECTS_FILE
+        if rejects.is_file():
+            os.replace(rejects, tmp / REJECTS_FILE)
+    return TrainResult(run.version, options.out_dir / run.version, manifest, evaluation)
+
+
+def _skip_notes(evaluation: EvaluationResult) -> list[str]:
+    skipped = evaluation.facts.get("skipped_models", {})
+    return [f"candidate {name} skipped: {reason}" for name, reason in skipped.items()]
+
+
+def holdout_figures(comparison: Comparison, model: str) -> dict[str, ProtocolFigures]:
+    """Protocol -> whether it applies and ``model``'s metrics on the holdout."""
+    rows = comparison.result.table[comparison.result.table["model"] == model]
+    out = {}
+    for protocol, a in comparison.applicability.items():
+        row = rows[rows["protocol"] == protocol]
+        metrics = {m: float(row[m].iloc[0]) for m in METRICS} if len(row) else {}
+        n = int(row["n_customers"].iloc[0]) if len(row) else 0
+        out[protocol] = ProtocolFigures(
+            applies=a.applies, reason=a.reason, n_customers=n, metrics=metrics
         )
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if out.exists() and not any(out.iterdir()):
-            out.rmdir()
-        raise
-    final = out / version
-    os.replace(tmp, final)
-    (out / "LATEST").write_text(version + "\n")
-    return TrainResult(version, final, manifest, evaluation)
+    return out
+
+
+def _segments(
+    events: pd.DataFrame,
+    items_frame: pd.DataFrame | None,
+    config: Config,
+    options: TrainOptions,
+    notes: list[str],
+) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """Segment tables (profiles, member lists, per-segment popular lists) and the manifest
+    entry; nothing (and a note) when the data has no order history to summarise."""
+    try:
+        result = build_segments(events, config.customers, items=items_frame)
+    except (DataError, ModelFitError) as exc:
+        notes.append(f"customer segments skipped: {exc}")
+        return {}, {}
+    tables = segment_tables(result.frame)
+    tables["popular"] = segment_popular(
+        events, result.frame, options.artifacts.popular_n, half_life_days=30.0
+    )
+    return tables, segment_manifest(result.frame, result.params)
 
 
 def _train_into(
-    tmp: Path,
-    events_path: Path,
-    inputs: list[Path],
-    fp: str,
-    version: str,
-    started: datetime,
-    *,
-    config: Config,
-    items_path: str | Path | None,
-    customers_path: str | Path | None,
-    candidates: tuple[str, ...] | list[str] | None,
-    top_n: int,
-    similar_n: int,
-    popular_n: int,
-    skip_evaluation: bool,
-    rep: Reporter,
-) -> tuple[dict[str, Any], EvaluationResult | None]:
+    tmp: Path, options: TrainOptions, config: Config, run: _Run, rep: Reporter
+) -> tuple[Manifest, EvaluationResult | None]:
     ingest = resolve_ingest_config(config.ingest)
-    with rep.step(f"Loading events from {events_path}"):
+    with rep.step(f"Loading events from {options.events}"):
         loaded = load_events(
-            events_path,
+            options.events,
             ingest,
             event_types=list(config.matrix.event_weights),
-            rejects_path=tmp / "rejects.csv",
+            # Beside the bundle, not in it: an error message may name this file, and a failed
+            # run deletes its temporary bundle. A finished run moves it into the bundle.
+            rejects_path=options.out_dir / REJECTS_FILE,
         )
     for line in loaded.report.summary_lines():
         rep.info(f"  {line}")
     events = loaded.events
-    items_frame = load_items(items_path, ingest) if items_path else items_from_events(events)
-    customers = load_customers(customers_path, ingest) if customers_path else None
+    items_frame = load_items(options.items, ingest) if options.items else items_from_events(events)
+    customers = load_customers(options.customers, ingest) if options.customers else None
 
-    names = tuple(candidates or config.models.keys() or DEFAULT_CANDIDATES)
+    names = tuple(options.candidates or config.models.keys() or DEFAULT_CANDIDATES)
     params = {name: config.models.get(name, {}) for name in names}
-    evaluation = None
+    comparison = None
     chosen = names[0]
     metric = config.evaluation.metric
-    if not skip_evaluation and len(names) > 1:
-        ev_cfg = config.evaluation
-        split = temporal_split(events, test_days=ev_cfg.test_days, cutoff=ev_cfg.cutoff)
-        with rep.step(
-            f"Evaluating {len(names)} candidates on the holdout from {split.cutoff:%Y-%m-%d}"
-        ):
-            evaluation = evaluate(
-                {n: make_model(n, **params[n]) for n in names},
-                split,
-                k=ev_cfg.k,
-                matrix_config=config.matrix,
+    notes: list[str] = []
+    if not options.skip_evaluation and len(names) > 1:
+        with rep.step(f"Evaluating {len(names)} candidates"):
+            comparison = compare_candidates(
+                events,
+                names,
+                config=config,
                 # A catalog derived from the events must not reveal items first sold in the
                 # test window: without an items file, evaluate on the training window's own.
-                items_frame=items_frame if items_path else None,
+                items_frame=items_frame if options.items else None,
                 progress=rep,
             )
-        chosen = select_model(evaluation.table, metric)
-        rep.info(f"  chosen: [bold]{chosen}[/bold] (best worst-protocol {metric})")
+        chosen, params = comparison.chosen, comparison.params
+        for line in comparison.summary_lines():
+            rep.info(f"  {line}")
+        notes += comparison.notes + _skip_notes(comparison.result)
+    evaluation = None if comparison is None else comparison.result
 
     with rep.step(f"Retraining {chosen} on all {len(events):,} events"):
         dataset = build_dataset(events, config.matrix, items_frame=items_frame)
         model = make_model(chosen, **params[chosen]).fit(dataset)
     if not np.isfinite(model.fit_time_):
         raise DataError("model fit did not complete")
+    notes += [f"{chosen} left out a component: {why}" for why in getattr(model, "skipped_", [])]
 
+    top_n = options.artifacts.top_n
     with rep.step(f"Scoring top-{top_n} for {dataset.n_customers:,} customers"):
-        everyone = dataset.customers.external_ids
-        recs = model.recommend(everyone, k=top_n, exclude_seen=True)
-        again = _buy_again(model, dataset, top_n)
-        similar = _similar_source(model, dataset).similar_items(
-            dataset.items.external_ids, k=similar_n
-        )
-        popular = _popular_lists(dataset, popular_n)
+        artifacts = build_artifacts(model, dataset, items_frame, options.artifacts)
     model_path = model.save(tmp / "model.npz")
 
-    manifest: dict[str, Any] = {
-        "version": version,
-        "created_at": started.isoformat(),
-        "data_fingerprint": fp,
-        "inputs": {p.name: str(p) for p in inputs},
-        "config": config.model_dump(mode="json"),
-        "rows": {
-            "input": loaded.report.n_rows,
-            "accepted": loaded.report.n_accepted,
-            "customers": dataset.n_customers,
-            "items": dataset.n_items,
-            "interactions": dataset.n_interactions,
-            "customer_profiles": 0 if customers is None else len(customers),
-        },
-        "rejects": loaded.report.to_dict(),
-        "candidates": list(names),
-        "chosen_model": chosen,
-        "model_params": model.get_params(),
-        "model_file": model_path.name,
-        "selection_metric": metric,
-        "metrics": [] if evaluation is None else evaluation.table.to_dict(orient="records"),
-        "relative_scores": {}
+    manifest = Manifest(
+        version=run.version,
+        created_at=run.started.isoformat(),
+        data_fingerprint=run.fingerprint,
+        inputs={p.name: str(p) for p in options.inputs},
+        config=config.model_dump(mode="json"),
+        rows=RowCounts(
+            input=loaded.report.n_rows,
+            accepted=loaded.report.n_accepted,
+            customers=dataset.n_customers,
+            items=dataset.n_items,
+            interactions=dataset.n_interactions,
+            customer_profiles=0 if customers is None else len(customers),
+        ),
+        rejects=loaded.report.to_dict(),
+        candidates=list(names),
+        chosen_model=chosen,
+        model_params=model.get_params(),
+        model_file=model_path.name,
+        selection_metric=metric,
+        metrics=[] if evaluation is None else evaluation.table.to_dict(orient="records"),
+        relative_scores={}
         if evaluation is None
         else relative_scores(evaluation.table, metric).round(4).to_dict(orient="index"),
-        "top_n": top_n,
-        "library_versions": library_versions(),
-    }
-    write_bundle_tables(
-        tmp,
-        manifest,
-        items=_catalog(dataset, items_frame),
-        recommendations=recs,
-        buy_again=again,
-        similar_items=similar,
-        popular=popular,
+        holdout={} if comparison is None else holdout_figures(comparison, chosen),
+        holdout_of="" if comparison is None else "chosen model before the cutoff",
+        holdout_split="" if comparison is None else comparison.split_note,
+        top_n=top_n,
+        notes=notes,
+        library_versions=library_versions(),
     )
+    tables = artifacts.tables()
+    if options.segments:
+        with rep.step("Customer segments: RFM, clusters, churn, CLV"):
+            segment_extra, segments_entry = _segments(events, items_frame, config, options, notes)
+        if segment_extra:
+            tables["popular"] = pd.concat(
+                [tables["popular"], segment_extra.pop("popular")], ignore_index=True
+            )
+            tables.update(segment_extra)
+            manifest = manifest.model_copy(update={"segments": segments_entry, "notes": notes})
+    write_bundle_tables(tmp, manifest.to_json_dict(), **tables)
     if evaluation is not None:
         evaluation.to_csv(tmp / "evaluation.csv")
         evaluation.to_markdown_file(tmp / "evaluation.md")

@@ -57,3 +57,44 @@ def segment_manifest(frame: pd.DataFrame, params: dict[str, Any] | None = None) 
     """The manifest's ``segments`` entry: ``summary`` (one object per segment: slug, kind,
     name, customers, revenue share, mean CLV, churn mix) and the fitted ``params``."""
     return {"summary": summaries(frame), "params": params or {}}
+
+
+def segment_popular(
+    events: pd.DataFrame, frame: pd.DataFrame, n: int, *, half_life_days: float = 30.0
+) -> pd.DataFrame:
+    """Popular lists per RFM segment and per cluster, for the fallback's segment rung.
+
+    An item's score within a segment is the recency-weighted count of its purchases by the
+    segment's customers (weight ``2 ** (-age / half_life_days)``, age from the last event);
+    returns the table ``segment, rank, item_id, score`` (top ``n`` per segment, ties by item
+    id). Segments whose customers bought nothing get no list.
+    """
+    purchases = events
+    if C.EVENT_TYPE in events.columns:
+        purchases = events[events[C.EVENT_TYPE].astype(str) == C.PURCHASE]
+    if purchases.empty:
+        return pd.DataFrame(columns=[C.SEGMENT, C.RANK, C.ITEM_ID, C.SCORE])
+    ts = pd.to_datetime(purchases[C.TIMESTAMP])
+    age_days = (ts.max() - ts).dt.total_seconds().to_numpy() / 86400.0
+    weighted = purchases[[C.CUSTOMER_ID, C.ITEM_ID]].assign(_w=2.0 ** (-age_days / half_life_days))
+    parts = []
+    for kind, column in _GROUPS:
+        slugs = frame.set_index(C.CUSTOMER_ID)[column].map(lambda v, kind=kind: slug(kind, v))
+        seg = weighted.assign(**{C.SEGMENT: weighted[C.CUSTOMER_ID].map(slugs)}).dropna(
+            subset=[C.SEGMENT]
+        )
+        scores = seg.groupby([C.SEGMENT, C.ITEM_ID], sort=False)["_w"].sum().reset_index()
+        scores = scores.sort_values([C.SEGMENT, "_w", C.ITEM_ID], ascending=[True, False, True])
+        scores[C.RANK] = scores.groupby(C.SEGMENT).cumcount() + 1
+        top = scores[scores[C.RANK] <= n]
+        parts.append(
+            pd.DataFrame(
+                {
+                    C.SEGMENT: top[C.SEGMENT].to_numpy(),
+                    C.RANK: top[C.RANK].to_numpy().astype("int32"),
+                    C.ITEM_ID: top[C.ITEM_ID].astype(str).to_numpy(),
+                    C.SCORE: top["_w"].to_numpy().astype("float32"),
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)

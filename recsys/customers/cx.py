@@ -21,7 +21,8 @@ import pandas as pd
 from scipy import stats
 
 from recsys import columns as C
-from recsys.data.validate import clean_ids, parse_timestamps
+from recsys.data.parsing import clean_ids
+from recsys.data.timestamps import parse_timestamps
 from recsys.errors import DataError
 
 METRIC: Final = "metric"

@@ -2,7 +2,7 @@
 
 The customer models need only ``customer_id``, ``timestamp`` and a value: ``quantity`` and
 ``price``, or an ``amount`` column (the order or line total). Order-level exports have no item
-ids, which :func:`recsys.data.validate.validate_events` requires, so a constant item id is
+ids, which :func:`recsys.data.events.validate_events` requires, so a constant item id is
 supplied for them; an ``amount`` becomes a line-total price, and a negative amount (without a
 quantity column) a return of that value. Everything else (column maps, presets, reject
 reasons, stops) is the shared ingest.
@@ -19,9 +19,10 @@ import pandas as pd
 
 from recsys import columns as C
 from recsys.config import IngestConfig
+from recsys.data.events import LoadResult, check_result, validate_events
 from recsys.data.io import read_table
 from recsys.data.presets import resolve_columns, resolve_ingest_config
-from recsys.data.validate import LoadResult, check_result, validate_events, write_rejects
+from recsys.data.rejects import write_rejects
 
 AMOUNT: Final = "amount"
 ORDER_ITEM: Final = "(order)"  # the item id given to rows of an export without item ids
@@ -68,7 +69,7 @@ def load_order_events(
 ) -> LoadResult:
     """Read and validate an events or orders file for the customer side.
 
-    Like :func:`recsys.data.validate.load_events` (same rejects file, same stops) but accepts
+    Like :func:`recsys.data.events.load_events` (same rejects file, same stops) but accepts
     exports without item ids and with an ``amount`` instead of quantity x price.
     """
     raw = read_table(path)

@@ -1,6 +1,6 @@
 """Per-customer order summary as of a date: the input of RFM, clusters, BG/NBD and churn.
 
-Orders come from validated events (:func:`recsys.data.validate.validate_events`): purchase
+Orders come from validated events (:func:`recsys.data.events.validate_events`): purchase
 rows grouped by ``order_id`` (or by customer and calendar day where there is no order id);
 return rows subtract their value from the customer's monetary totals but are not orders.
 Only events strictly before ``as_of`` are used, so a summary never sees its own future

@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from recsys.booleans import FALSE_WORDS, TRUE_WORDS
 from recsys.data.ids import ID_PATTERN, id_problem, is_valid_id
 
 # Text that means "no value" (compared case-insensitively after stripping); "nan" and "None"
@@ -159,12 +160,13 @@ def parse_numbers(values: Iterable[object], *, decimal: str = ".") -> tuple[np.n
     return np.append(u, np.nan)[codes], np.append(bad_u, False)[codes]
 
 
-_TRUE = frozenset({"true", "t", "yes", "y", "1", "1.0"})
-_FALSE = frozenset({"false", "f", "no", "n", "0", "0.0"})
+# The shared vocabulary, plus 1.0/0.0: a flag column with gaps is read as floats.
+_TRUE = TRUE_WORDS | {"1.0"}
+_FALSE = FALSE_WORDS | {"0.0"}
 
 
 def parse_bools(values: Iterable[object], *, default: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Parse yes/no flags (``true/false``, ``1/0``, ``yes/no``, ``y/n``, ``t/f``).
+    """Parse yes/no flags (the words of :mod:`recsys.booleans`).
 
     Returns ``(values, bad)``; empty values take ``default``; anything else is bad.
     """

@@ -2,11 +2,13 @@
 
 Two protocols, always judged on the same temporal split (:mod:`recsys.evaluation.split`):
 
-``new_items`` (discovery)
-    Relevant: items the customer bought in the test window and had no positive interaction
-    with in training (no non-zero in their row of ``dataset.matrix``: a purchase, but also a
-    view or a cart that was not netted out). Models are asked with ``exclude_seen=True``.
-``all_purchases`` (repeats count)
+``new_items`` (the default answer)
+    Relevant: items the customer bought in the test window and had not already bought in
+    training (:func:`~recsys.models.base.bought_matrix`: purchases net of returns). An item
+    they only viewed or carted is a new purchase, and the default answer may show it. Models
+    are asked with ``exclude_seen=True``, which removes bought items only: the list the API
+    serves by default.
+``all_purchases`` (repeats count; the ``include_purchased=true`` answer)
     Relevant: every distinct item the customer bought in the test window, re-buys included.
     Models are asked with ``exclude_seen=False``. In real retail many purchases are re-buys,
     and a "buy it again" list is a strong baseline here.
@@ -15,7 +17,9 @@ Under both, only ``purchase`` events of the test window count (other event types
 returns, are ignored), and only pairs a model could possibly get right are kept: the customer
 must be known in training (a cold customer gets the popularity fallback in production, not a
 model's list) and the item must be in the training catalog (an item first sold in the test
-window cannot be recommended by any model fitted before it). Both drops are counted in the
+window cannot be recommended by any model fitted before it). A customer with no usable
+training history (every interaction netted out, e.g. bought then returned) counts as cold:
+no model gives them a personal list. Both drops are counted in the
 facts, per purchase event: a purchase by a cold customer counts as ``cold customer`` even when
 its item is also new. Customers whose relevant set is empty under a protocol (e.g. who only
 re-bought) are not evaluated under it and are counted as ``without relevant``.
@@ -44,12 +48,13 @@ import scipy.sparse as sp
 from recsys import columns as C
 from recsys.config import MatrixConfig
 from recsys.data.dataset import InteractionDataset, build_dataset
-from recsys.data.ids import IdMap
+from recsys.data.ids import IdMap, MissingPolicy
 from recsys.errors import ConfigError, DataError
 from recsys.evaluation.metrics import METRICS, ranking_metrics
 from recsys.evaluation.report import TABLE_COLUMNS, EvaluationResult
 from recsys.evaluation.split import TemporalSplit
-from recsys.models.base import Recommender, check_k
+from recsys.models.base import Recommender, TooLargeError, check_k
+from recsys.models.eligibility import bought_matrix, servable_items
 
 NEW_ITEMS = "new_items"
 ALL_PURCHASES = "all_purchases"
@@ -157,14 +162,17 @@ def build_ground_truths(
     item = test[C.ITEM_ID].to_numpy()[buy].astype(str)
     cidx = dataset.customers.to_internal(cust, missing="ignore")
     iidx = dataset.items.to_internal(item, missing="ignore")
-    cold = cidx < 0
+    # A customer whose training history nets out to nothing (bought, then returned) gets no
+    # personal list and is served like an unknown one: cold, as far as models go.
+    has_history = np.diff(dataset.matrix.indptr) > 0
+    cold = (cidx < 0) | ~has_history[np.maximum(cidx, 0)]
     new_item = ~cold & (iidx < 0)
     kept = ~cold & ~new_item
 
     n_items = dataset.n_items
     pairs = np.unique(cidx[kept] * n_items + iidx[kept])  # distinct (customer, item), sorted
     test_customers = np.unique(pairs // n_items)
-    facts = {
+    facts: dict[str, int] = {
         "n_test_events": len(test),
         "n_test_purchases": int(buy.sum()),
         "n_dropped_cold_customer_purchases": int(cold.sum()),
@@ -175,11 +183,14 @@ def build_ground_truths(
         "n_test_customers": len(test_customers),
     }
 
-    seen = dataset.matrix
+    seen = bought_matrix(dataset)
     seen_keys = (
         np.repeat(np.arange(seen.shape[0], dtype=np.int64), np.diff(seen.indptr)) * n_items
         + seen.indices
     )
+    # Repeat purchases: distinct kept (customer, item) pairs bought before the cutoff too.
+    facts["n_kept_pairs"] = len(pairs)
+    facts["n_repeat_pairs"] = int(np.isin(pairs, seen_keys).sum())
     truths = {}
     for protocol in protocols:
         keys = pairs[~np.isin(pairs, seen_keys)] if protocol == NEW_ITEMS else pairs
@@ -253,6 +264,31 @@ def score_recommendations(recs: pd.DataFrame, truth: GroundTruth, k: int) -> dic
     return scores
 
 
+def served_list(
+    model: Recommender,
+    customer_ids: Iterable[object],
+    k: int,
+    protocol: str,
+    *,
+    items: Iterable[object] | None = None,
+    missing: MissingPolicy = "skip",
+) -> pd.DataFrame:
+    """The list the API answers under ``protocol``, as ``model.recommend`` ranks it.
+
+    ``new_items`` is the default answer (bought items removed), ``all_purchases`` the
+    ``include_purchased=true`` answer (the model's ranking, bought items allowed); ``items``
+    (:func:`servable_items`) leaves out what serving filters (out of stock). Training writes
+    these lists into the bundle and evaluation scores them: one function for both.
+    """
+    return model.recommend(
+        customer_ids,
+        k,
+        exclude_seen=EXCLUDE_SEEN[check_protocols(protocol)[0]],
+        items=items,
+        missing=missing,
+    )
+
+
 def evaluate(
     models: Mapping[str, Recommender],
     split: TemporalSplit,
@@ -283,11 +319,16 @@ def evaluate(
         How training events become the matrix (default :class:`MatrixConfig`).
     items_frame:
         Item attributes; its items join the training catalog even without training events,
-        so their test purchases are kept.
+        so their test purchases are kept, and items out of stock are left out of every list
+        (as serving leaves them out).
     protocols:
         Protocol names, or ``"both"``.
     progress:
         Called with a short message before each long step.
+
+    A model that cannot fit the data (:class:`~recsys.models.base.TooLargeError`, e.g. EASE
+    over its catalog limit, or ``MemoryError``) is skipped: it has no rows in the table and
+    ``facts["skipped_models"]`` maps its name to the reason.
 
     Raises
     ------
@@ -318,24 +359,34 @@ def evaluate(
             f"items: {test_facts['n_dropped_new_item_purchases']}); choose another cutoff"
         )
 
+    allowed = servable_items(items_frame)
     rows: list[dict[str, Any]] = []
+    skipped: dict[str, str] = {}
     for name, model in models.items():
         clone = type(model)(**model.get_params())
         say(f"{name}: fitting on {dataset.n_customers:,} customers x {dataset.n_items:,} items")
         start = time.perf_counter()
-        clone.fit(dataset)
+        try:
+            clone.fit(dataset)
+        except (TooLargeError, MemoryError) as exc:
+            skipped[name] = str(exc) or type(exc).__name__
+            say(f"{name}: skipped ({skipped[name]})")
+            continue
         fit_time = time.perf_counter() - start
         for protocol in protocols:
             truth = truths[protocol]
             say(f"{name}: scoring {protocol} ({truth.n_customers:,} customers)")
-            recs = clone.recommend(
-                truth.customer_ids, k, exclude_seen=truth.exclude_seen, missing="error"
+            recs = served_list(
+                clone, truth.customer_ids, k, protocol, items=allowed, missing="error"
             )
             scores = score_recommendations(recs, truth, k)
             rows.append({"model": name, "protocol": protocol, **scores, "fit_time_s": fit_time})
 
+    if not rows:
+        raise DataError("no candidate could be fitted: " + "; ".join(skipped.values()))
     facts: dict[str, Any] = {
         **split.summary(),
+        "skipped_models": skipped,
         "n_train_customers": dataset.n_customers,
         "n_train_items": dataset.n_items,
         "n_train_interactions": dataset.n_interactions,
@@ -343,6 +394,7 @@ def evaluate(
         "n_customers": {p: t.n_customers for p, t in truths.items()},
         "n_customers_without_relevant": {p: t.n_without_relevant for p, t in truths.items()},
         "n_relevant": {p: t.n_relevant for p, t in truths.items()},
+        "repeat_share": test_facts["n_repeat_pairs"] / max(test_facts["n_kept_pairs"], 1),
     }
     table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
     return EvaluationResult(table=table, k=k, facts=facts, truths=truths)

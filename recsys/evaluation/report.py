@@ -28,12 +28,12 @@ TABLE_COLUMNS: tuple[str, ...] = ("model", "protocol", *METRICS, "fit_time_s", "
 
 _DESCRIPTIONS = {
     "new_items": (
-        "relevant = items bought in the test window that the customer had no interaction with "
-        "in training (discovery); lists exclude seen items"
+        "relevant = items bought in the test window that the customer had not bought in "
+        "training (viewed or carted items count); lists exclude bought items (the default answer)"
     ),
     "all_purchases": (
         "relevant = every distinct item bought in the test window, re-buys included; lists may "
-        "include seen items"
+        "include bought items (the include_purchased answer)"
     ),
 }
 
@@ -223,6 +223,10 @@ class EvaluationResult:
         summary = self._summary_lines()
         if summary:
             lines += [" ".join(summary), ""]
+        for name, reason in self.facts.get("skipped_models", {}).items():
+            lines += [f"- skipped `{_escape(name)}`: {_escape(reason)}"]
+        if self.facts.get("skipped_models"):
+            lines += [""]
         for protocol in self.protocols:
             lines += self._block(protocol) + [""]
         return "\n".join(lines).rstrip("\n") + "\n"

@@ -7,6 +7,7 @@ everything before a date and asked about what customers bought afterwards.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,6 +95,23 @@ def _parse_cutoff(cutoff: str | pd.Timestamp, ts: pd.Series) -> pd.Timestamp:
     return value
 
 
+#: Longest default holdout, in days, and the share of the data's span it takes below that.
+MAX_DEFAULT_TEST_DAYS = 30
+DEFAULT_TEST_SHARE = 0.2
+
+
+def default_test_days(events: pd.DataFrame) -> tuple[int, int]:
+    """A holdout length that fits the data: ``(test_days, span_days)``.
+
+    A fifth of the span in calendar days (rounded up), at least 1 and at most
+    :data:`MAX_DEFAULT_TEST_DAYS`: 30 days on a year of retail, 2 on a 9-day marketplace log,
+    so a short log still leaves four fifths of itself to train on.
+    """
+    ts = _timestamps(events)
+    span = int((ts.max().normalize() - ts.min().normalize()) / pd.Timedelta(days=1)) + 1
+    return max(1, min(MAX_DEFAULT_TEST_DAYS, math.ceil(span * DEFAULT_TEST_SHARE))), span
+
+
 def temporal_split(
     events: pd.DataFrame,
     *,
@@ -158,3 +176,24 @@ def temporal_split(
         train[C.TIMESTAMP] = ts[~in_test].reset_index(drop=True)
         test[C.TIMESTAMP] = ts[in_test].reset_index(drop=True)
     return TemporalSplit(train=train, test=test, cutoff=cut)
+
+
+def holdout_split(
+    events: pd.DataFrame, *, test_days: int | None = None, cutoff: str | None = None
+) -> tuple[TemporalSplit, str]:
+    """:func:`temporal_split` with the job defaults, and one line saying what was held out.
+
+    ``cutoff`` wins; else ``test_days``; else :func:`default_test_days` (the line says so).
+    """
+    if cutoff is not None:
+        split = temporal_split(events, test_days=None, cutoff=cutoff)
+        return split, f"holdout: from {split.cutoff:%Y-%m-%d %H:%M} (--cutoff)"
+    if test_days is not None:
+        split = temporal_split(events, test_days=test_days)
+        return split, f"holdout: the last {test_days} day(s), from {split.cutoff:%Y-%m-%d}"
+    days, span = default_test_days(events)
+    split = temporal_split(events, test_days=days)
+    return split, (
+        f"holdout: the last {days} day(s), from {split.cutoff:%Y-%m-%d} (default: a fifth of "
+        f"the data's {span}-day span, at most {MAX_DEFAULT_TEST_DAYS}; --test-days to change)"
+    )

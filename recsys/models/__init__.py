@@ -1,10 +1,11 @@
 """Recommenders behind one interface (:class:`~recsys.models.base.Recommender`).
 
 Importing this package registers every built-in model in :data:`MODELS`: ``popular``,
-``trending``, ``repeat``, ``itemknn``, ``bm25``, ``ease``, ``als``, ``bpr`` and ``blend``.
+``trending``, ``repeat``, ``recent``, ``itemknn``, ``bm25``, ``ease``, ``als``, ``bpr`` and
+``blend``.
 """
 
-from recsys.models import als, blend, bpr, ease, itemknn, popularity, repeat
+from recsys.models import als, blend, bpr, ease, itemknn, popularity, recent, repeat
 from recsys.models.base import Recommender
 from recsys.models.registry import MODELS, load_model, make_model, register
 
@@ -19,6 +20,7 @@ __all__ = [
     "load_model",
     "make_model",
     "popularity",
+    "recent",
     "register",
     "repeat",
 ]

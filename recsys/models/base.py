@@ -29,8 +29,16 @@ from recsys import columns as C
 from recsys.data.dataset import InteractionDataset
 from recsys.data.ids import IdMap, MissingPolicy
 from recsys.errors import ConfigError, NotFittedError
+from recsys.models.eligibility import DEFAULT_EXCLUDE_TYPES, bought_matrix
 
 FORMAT_VERSION = 1
+
+
+class TooLargeError(ConfigError):
+    """The data is beyond what this model can fit (catalog over its limit, memory).
+
+    Jobs that compare candidates skip such a model with a note instead of stopping.
+    """
 
 
 def check_k(k: int) -> int:
@@ -124,8 +132,14 @@ class Recommender(ABC):
         return None
 
     # ----------------------------------------------------------------- fitting
-    def fit(self, dataset: InteractionDataset) -> Self:
-        """Learn from ``dataset``; returns ``self``. Refitting starts from scratch."""
+    def fit(
+        self, dataset: InteractionDataset, *, exclude_types: Iterable[str] = DEFAULT_EXCLUDE_TYPES
+    ) -> Self:
+        """Learn from ``dataset``; returns ``self``. Refitting starts from scratch.
+
+        ``exclude_types``: event types whose items ``recommend(exclude_seen=True)`` leaves
+        out (see :func:`bought_matrix`); by default purchases.
+        """
         if not isinstance(dataset, InteractionDataset):
             raise TypeError(f"fit expects an InteractionDataset, got {type(dataset).__name__}")
         self._check_params()
@@ -135,11 +149,17 @@ class Recommender(ABC):
         self.customers_ = dataset.customers
         self.items_ = dataset.items
         self.seen_ = dataset.matrix
+        self.exclude_ = bought_matrix(dataset, exclude_types)
         return self
 
     @property
     def is_fitted(self) -> bool:
         return hasattr(self, "items_")
+
+    def history_lengths(self) -> np.ndarray:
+        """Items with a positive net weight per customer (row lengths of ``seen_``), ``int``."""
+        self._check_fitted()
+        return np.diff(self.seen_.indptr)
 
     def _check_fitted(self) -> None:
         if not self.is_fitted:
@@ -165,7 +185,7 @@ class Recommender(ABC):
 
         Models with a faster way than dense scores + masking + :func:`topk` (e.g. implicit's
         multi-threaded top-k over factors) override this. It must honour ``exclude_seen``
-        (the customer's items in ``seen_``) and ``allowed`` (boolean mask of candidate items,
+        (the customer's items in ``exclude_``) and ``allowed`` (boolean mask of candidate items,
         ``None`` for all), and mark missing candidates with ``-inf`` values like ``topk``.
         Returning ``None`` falls back to the generic path.
         """
@@ -191,11 +211,14 @@ class Recommender(ABC):
         ----------
         customer_ids:
             External customer ids. Unknown ids follow ``missing``: ``"skip"`` (default) leaves
-            them out of the result, ``"error"`` raises ``UnknownIdError``.
+            them out of the result, ``"error"`` raises ``UnknownIdError``. Known customers
+            with no usable history (an empty row of ``seen_``: everything they did netted
+            out to zero or less) get no rows, under every model.
         k:
             List length (>= 1). A customer gets fewer rows when fewer candidates remain.
         exclude_seen:
-            Drop items the customer interacted with in the training data.
+            Drop items the customer already bought (``exclude_``: events of the fit's
+            ``exclude_types``, net of returns). Viewed or carted items stay candidates.
         items:
             Restrict the candidates to these external item ids (unknown ones are ignored).
 
@@ -208,6 +231,10 @@ class Recommender(ABC):
         if missing == "ignore":
             raise ConfigError("missing='ignore' is not valid for recommend; use 'skip' or 'error'")
         cidx = self.customers_.to_internal(customer_ids, missing=missing)
+        # No usable history (every interaction netted out, e.g. bought then returned): the
+        # model has nothing personal to say, so the customer gets no list and is served like
+        # an unknown one. One rule here, for every model.
+        cidx = cidx[self.history_lengths()[cidx] > 0]
         allowed = None
         if items is not None:
             allowed = np.zeros(len(self.items_), dtype=bool)
@@ -249,7 +276,7 @@ class Recommender(ABC):
         """Dense scores, seen/candidate masking, then :func:`topk`."""
         scores = np.asarray(self._score(rows), dtype=np.float32)
         if exclude_seen:
-            seen = self.seen_[rows]
+            seen = self.exclude_[rows]
             scores[np.repeat(np.arange(len(rows)), np.diff(seen.indptr)), seen.indices] = -np.inf
         if allowed is not None:
             scores[:, ~allowed] = -np.inf
@@ -325,6 +352,8 @@ class Recommender(ABC):
             "seen_data": seen.data,
             "seen_indices": seen.indices,
             "seen_indptr": seen.indptr,
+            "exclude_indices": self.exclude_.indices,
+            "exclude_indptr": self.exclude_.indptr,
         }
         arrays.update({f"state__{k}": v for k, v in self._get_state().items()})
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -340,6 +369,14 @@ class Recommender(ABC):
             (arrays["seen_data"], arrays["seen_indices"], arrays["seen_indptr"]),
             shape=(len(model.customers_), len(model.items_)),
         )
+        if "exclude_indptr" in arrays:
+            indices = arrays["exclude_indices"]
+            model.exclude_ = sp.csr_matrix(
+                (np.ones(len(indices), np.float32), indices, arrays["exclude_indptr"]),
+                shape=model.seen_.shape,
+            )
+        else:  # files written before purchases alone were excluded
+            model.exclude_ = model.seen_
         model.fit_time_ = float(meta.get("fit_time", 0.0))
         model._set_state(
             {k.removeprefix("state__"): v for k, v in arrays.items() if k.startswith("state__")}

@@ -58,7 +58,7 @@ class FactorRecommender(Recommender):
         return imp.factor_topk(
             self.user_factors_,
             self.item_factors_,
-            self.seen_,
+            self.exclude_,
             customer_idx,
             k,
             exclude_seen,

@@ -30,7 +30,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from recsys.data.io import read_table
-from recsys.data.validate import NULL_TOKENS
+from recsys.data.parsing import NULL_TOKENS
 from recsys.errors import DataError
 
 KINDS = ("percent_off", "amount_off", "free_shipping", "gift", "points_multiplier")

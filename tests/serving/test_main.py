@@ -21,14 +21,15 @@ def test_parse_args_defaults_and_errors(capsys: pytest.CaptureFixture[str]) -> N
     args = parse_args(["--host", "0.0.0.0", "--port", "9000", "--workers", "2"])
     assert (args.host, args.port, args.workers) == ("0.0.0.0", 9000, 2)
     for bad, message in [
-        (["--workers", "0"], "--workers 0: must be >= 1"),
-        (["--port", "70000"], "--port 70000: must be between 0 and 65535"),
-        (["--port", "x"], "invalid int value: 'x'"),
+        (["--workers", "0"], "'--workers': Input should be greater than or equal to 1"),
+        (["--port", "70000"], "'--port': Input should be less than or equal to 65535"),
+        (["--port", "x"], "'--port': Input should be a valid integer"),
     ]:
         with pytest.raises(SystemExit) as exc:
             parse_args(bad)
         assert exc.value.code == 2
-        assert message in capsys.readouterr().err
+        err = capsys.readouterr().err
+        assert message in err and err.startswith("error: ") and err.count("\n") == 1
 
 
 def _free_port() -> int:

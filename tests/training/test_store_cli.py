@@ -3,10 +3,11 @@
 import pandas as pd
 import pytest
 
+from recsys.artifacts import ArtifactOptions
 from recsys.config import Config
 from recsys.store.versions import active_version, list_versions
 from training.cli import main
-from training.train import run_training
+from training.train import TrainOptions, run_training
 
 
 @pytest.fixture(scope="module")
@@ -17,12 +18,14 @@ def bundles(shop_dir, tmp_path_factory):
         cfg = Config(evaluation={"k": top_n})
         made.append(
             run_training(
-                shop_dir / "events.parquet",
+                TrainOptions(
+                    events=shop_dir / "events.parquet",
+                    out_dir=out,
+                    candidates=("popular",),
+                    skip_evaluation=True,
+                    artifacts=ArtifactOptions(top_n=top_n),
+                ),
                 config=cfg,
-                out_dir=out,
-                candidates=("popular",),
-                top_n=top_n,
-                skip_evaluation=True,
             )
         )
     assert len({b.version for b in made}) == 3

@@ -6,36 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from recsys.artifacts import ArtifactOptions
 from recsys.config import Config
 from recsys.errors import DataError
 from recsys.models import load_model
 from recsys.store.bundle import Bundle
+from tests.training.conftest import CANDIDATES, FAST_BLEND
 from training.cli import main
-from training.train import run_training
-
-CANDIDATES = ("popular", "itemknn", "repeat", "blend")
-FAST_BLEND = {
-    "blend": {
-        "components": [
-            {"model": "repeat", "weight": 1.0},
-            {"model": "itemknn", "weight": 0.5},
-        ]
-    }
-}
-
-
-@pytest.fixture(scope="module")
-def trained(shop_dir, tmp_path_factory):
-    out = tmp_path_factory.mktemp("bundles")
-    return run_training(
-        shop_dir / "events.parquet",
-        config=Config(models=FAST_BLEND),
-        out_dir=out,
-        items_path=shop_dir / "items.csv",
-        customers_path=shop_dir / "customers.csv",
-        candidates=CANDIDATES,
-        top_n=20,
-    )
+from training.train import TrainOptions, run_training
 
 
 def test_bundle_has_every_artifact_and_a_complete_manifest(trained):
@@ -64,24 +42,31 @@ def test_bundle_has_every_artifact_and_a_complete_manifest(trained):
 
 
 def test_chosen_model_is_the_best_worst_protocol_candidate(trained):
-    rel = trained.manifest["relative_scores"]
+    rel = trained.manifest.relative_scores
     worst = {name: min(scores.values()) for name, scores in rel.items()}
-    assert trained.manifest["chosen_model"] == max(worst, key=worst.get)
+    assert trained.manifest.chosen_model == max(worst, key=worst.get)
 
 
 def test_recommendations_are_top_n_and_never_already_bought(trained, small_shop):
     recs = pd.read_parquet(trained.bundle_dir / "recommendations.parquet")
     assert recs.groupby("customer_id")["rank"].max().max() == 20
-    bought = small_shop.events[["customer_id", "item_id"]].drop_duplicates()
+    ev = small_shop.events
+    sign = ev["event_type"].map({"purchase": 1, "return": -1}).fillna(0)
+    net = sign.groupby([ev["customer_id"], ev["item_id"]]).sum()
+    bought = net[net > 0].reset_index()[["customer_id", "item_id"]]
     leaked = recs.merge(bought, on=["customer_id", "item_id"])
     assert leaked.empty, leaked.head()
+    viewed = ev.loc[ev["event_type"] == "view", ["customer_id", "item_id"]].drop_duplicates()
+    assert len(recs.merge(viewed, on=["customer_id", "item_id"])) > 0  # seen is not bought
 
 
 def test_saved_model_reloads_and_reproduces_the_bundle(trained):
     model = load_model(trained.bundle_dir / "model.npz")
     recs = pd.read_parquet(trained.bundle_dir / "recommendations.parquet")
     some = recs["customer_id"].drop_duplicates().head(25)
-    again = model.recommend(some, k=20)
+    items = pd.read_parquet(trained.bundle_dir / "items.parquet")
+    in_stock = items.loc[items["in_stock"], "item_id"]  # serving never shows the others
+    again = model.recommend(some, k=20, items=in_stock)
     expected = recs[recs["customer_id"].isin(some)].reset_index(drop=True)
     assert again["item_id"].tolist() == expected["item_id"].tolist()
     np.testing.assert_allclose(again["score"], expected["score"], rtol=1e-5)
@@ -102,8 +87,9 @@ def test_too_small_data_stops_clearly(tmp_path):
         {"customer_id": ["a", "b"], "item_id": ["x", "y"], "timestamp": ["2024-01-01"] * 2}
     ).to_csv(path, index=False)
     with pytest.raises(DataError, match="too small|fewer"):
-        run_training(path, config=Config(), out_dir=tmp_path / "out")
-    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+        run_training(TrainOptions(events=path, out_dir=tmp_path / "out"), config=Config())
+    left = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert left == ["rejects.csv"], left  # no bundle, no temporary directory; the report stays
 
 
 def test_cli_train_prints_the_bundle_path(shop_dir, tmp_path, capsys):
@@ -144,11 +130,13 @@ def test_without_an_items_file_the_holdout_catalog_is_the_training_windows(shop_
     judged on (that would leak the future); the final model still knows every item."""
     events = pd.read_parquet(shop_dir / "events.parquet")
     result = run_training(
-        shop_dir / "events.parquet",
+        TrainOptions(
+            events=shop_dir / "events.parquet",
+            out_dir=tmp_path,
+            candidates=("popular", "repeat"),
+            artifacts=ArtifactOptions(top_n=5),
+        ),
         config=Config(models=FAST_BLEND),
-        out_dir=tmp_path,
-        candidates=("popular", "repeat"),
-        top_n=5,
     )
     facts = result.evaluation.facts
     cutoff = pd.Timestamp(facts["cutoff"])
@@ -158,3 +146,22 @@ def test_without_an_items_file_the_holdout_catalog_is_the_training_windows(shop_
     assert facts["n_dropped_new_item_purchases"] > 0
     catalog = pd.read_parquet(result.bundle_dir / "items.parquet")
     assert len(catalog) > seen_before  # the final model, trained on everything, knows them
+
+
+def test_a_candidate_over_its_size_limit_is_skipped_with_a_note_not_a_failure(shop_dir, tmp_path):
+    result = run_training(
+        TrainOptions(
+            events=shop_dir / "events.parquet",
+            out_dir=tmp_path,
+            candidates=("popular", "ease", "repeat"),
+            artifacts=ArtifactOptions(top_n=5),
+        ),
+        config=Config(models={"ease": {"max_items": 10}}),
+    )
+    assert set(result.evaluation.table["model"]) == {"popular", "repeat"}
+    assert result.manifest.chosen_model in {"popular", "repeat"}
+    (note,) = result.manifest.notes
+    assert note.startswith("candidate ease skipped: ease: the catalog has")
+    assert "max_items=10" in (result.bundle_dir / "evaluation.md").read_text()
+    on_disk = json.loads((result.bundle_dir / "manifest.json").read_text())
+    assert on_disk["notes"] == [note]

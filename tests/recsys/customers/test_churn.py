@@ -6,7 +6,7 @@ import pytest
 
 from recsys.customers import churn
 from recsys.customers.summary import order_table, summarize
-from recsys.data.synthetic import generate_shop
+from recsys.data.synthetic.shop import generate_shop
 
 
 def test_bands_and_cuts() -> None:

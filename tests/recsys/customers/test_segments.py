@@ -9,7 +9,7 @@ import pytest
 from recsys.customers import segments as S
 from recsys.customers.config import CustomersConfig
 from recsys.customers.summary import order_table
-from recsys.data.synthetic import Shop, generate_shop
+from recsys.data.synthetic.shop import Shop, generate_shop
 from recsys.errors import ModelFitError
 
 

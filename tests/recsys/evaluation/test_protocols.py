@@ -36,7 +36,7 @@ LOG = [
     ("alice", "x", "purchase", "2024-02-02"),  # re-buy
     ("alice", "x", "purchase", "2024-02-03"),  # the same re-buy again: one relevant item
     ("alice", "z", "purchase", "2024-02-04"),  # new to alice
-    ("bob", "z", "purchase", "2024-02-05"),  # viewed in training: not new to bob
+    ("bob", "z", "purchase", "2024-02-05"),  # only viewed in training: a new purchase
     ("carol", "w", "purchase", "2024-02-06"),  # w never sold before the cutoff
     ("carol", "y", "view", "2024-02-07"),  # not a purchase: ignored
     ("dave", "x", "purchase", "2024-02-08"),  # dave is a cold customer
@@ -96,6 +96,8 @@ def test_ground_truth_per_protocol_and_dropped_counts(split):
         "n_new_items": 2,  # w and q
         "n_kept_purchases": 4,  # alice x, x, z and bob z
         "n_test_customers": 2,  # alice and bob; carol only bought a new item
+        "n_kept_pairs": 3,  # alice x, alice z, bob z
+        "n_repeat_pairs": 1,  # alice x: bought before the cutoff too
     }
     everything = truths[ALL_PURCHASES]
     assert everything.customer_ids.tolist() == ["alice", "bob"]
@@ -105,12 +107,13 @@ def test_ground_truth_per_protocol_and_dropped_counts(split):
     assert not everything.exclude_seen
 
     new = truths[NEW_ITEMS]
-    assert new.customer_ids.tolist() == ["alice"]  # bob had viewed z: nothing new for him
+    # bob had only viewed z: buying it is a new purchase (seen is not bought)
+    assert new.customer_ids.tolist() == ["alice", "bob"]
     assert new.relevant_items("alice") == ["z"]
-    assert new.relevant_items("bob") == []
-    assert new.n_without_relevant == 1
+    assert new.relevant_items("bob") == ["z"]
+    assert new.n_without_relevant == 0
     assert new.exclude_seen
-    assert new.relevance.shape == (1, 3) and new.items is dataset.items
+    assert new.relevance.shape == (2, 3) and new.items is dataset.items
 
 
 def test_items_frame_puts_unsold_items_in_the_catalog(split):
@@ -159,20 +162,22 @@ def test_evaluate_popular_gives_the_hand_worked_numbers(split):
     assert ap["mrr"] == pytest.approx(0.5)
     assert ap["coverage"] == pytest.approx(2 / 3)
     assert ap["n_customers"] == 2
-    # new_items: alice has seen x and y, so her list is [z] alone; relevant {z}:
-    #   P 1/2 (divides by k), R 1, NDCG 1, AP 1, RR 1; coverage 1 item of 3.
+    # new_items: alice bought x and y, so her list is [z] alone; relevant {z}:
+    #   P 1/2 (divides by k), R 1, NDCG 1, AP 1, RR 1. bob bought y and only viewed z, so his
+    #   list is [x, z]; relevant {z} at 2: P 1/2, R 1, NDCG 1/log2 3, AP 1/2, RR 1/2.
+    #   Coverage: x and z, 2 items of 3.
     ni = t.loc[NEW_ITEMS]
     assert ni[["precision", "recall", "ndcg", "map", "hit_rate", "mrr"]].tolist() == [
-        pytest.approx(v) for v in (0.5, 1.0, 1.0, 1.0, 1.0, 1.0)
+        pytest.approx(v) for v in (0.5, 1.0, (1 + L3) / 2, 0.75, 1.0, 0.75)
     ]
-    assert ni["coverage"] == pytest.approx(1 / 3)
-    assert ni["n_customers"] == 1
+    assert ni["coverage"] == pytest.approx(2 / 3)
+    assert ni["n_customers"] == 2
     assert ni["fit_time_s"] >= 0
     assert result.k == 2
     assert result.facts["cutoff"] == "2024-02-01T00:00:00"
     assert result.facts["n_train_events"] == 6 and result.facts["n_test_events"] == 8
     assert result.facts["n_train_customers"] == 4 and result.facts["n_train_items"] == 3
-    assert result.facts["n_customers_without_relevant"] == {NEW_ITEMS: 1, ALL_PURCHASES: 0}
+    assert result.facts["n_customers_without_relevant"] == {NEW_ITEMS: 0, ALL_PURCHASES: 0}
     assert result.facts["n_dropped_cold_customer_purchases"] == 2
 
 
@@ -197,7 +202,8 @@ def test_evaluate_several_models_clones_them_and_ranks_them(split):
     assert row["mrr"] == pytest.approx((1 + 0.5) / 2)
     assert row["coverage"] == pytest.approx(1.0)
     assert result.best("ndcg", ALL_PURCHASES) == "buy_again"
-    assert result.best("ndcg", NEW_ITEMS) == "popular"  # a tie goes to the first
+    # bob's viewed z is his top new item under buy_again (weight 1), second under popular
+    assert result.best("ndcg", NEW_ITEMS) == "buy_again"
     assert result.best("ndcg") == "buy_again"
     assert any("buy_again: fitting" in m for m in messages)
     assert any("scoring all_purchases" in m for m in messages)
@@ -338,3 +344,23 @@ def test_real_retail_accounting_and_sanity():
     assert result.best("ndcg", NEW_ITEMS) == "trending"
     ndcg = result.metric("ndcg", NEW_ITEMS)
     assert ndcg["trending"] > 1.5 * ndcg["popular"] > 0
+
+
+def test_a_customer_whose_history_nets_out_is_judged_as_cold():
+    """Z bought and returned everything before the cutoff: no model serves Z a personal list,
+    so Z's later purchase is dropped like a cold customer's, not scored as every model's miss."""
+    train = pd.DataFrame(
+        {
+            C.CUSTOMER_ID: ["A", "A", "Z", "Z"],
+            C.ITEM_ID: ["P1", "P2", "P2", "P2"],
+            C.EVENT_TYPE: [C.PURCHASE, C.PURCHASE, C.PURCHASE, C.RETURN],
+            C.TIMESTAMP: pd.date_range("2024-01-01", periods=4, freq="D"),
+        }
+    )
+    test = pd.DataFrame(
+        {C.CUSTOMER_ID: ["A", "Z"], C.ITEM_ID: ["P2", "P1"], C.EVENT_TYPE: C.PURCHASE}
+    )
+    truths, facts = build_ground_truths(build_dataset(train), test)
+    assert facts["n_dropped_cold_customer_purchases"] == 1 and facts["n_cold_customers"] == 1
+    assert truths["all_purchases"].customer_ids.tolist() == ["A"]
+    assert truths["new_items"].n_customers == 0

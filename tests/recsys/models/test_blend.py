@@ -5,7 +5,7 @@ import pytest
 from recsys.data.dataset import build_dataset
 from recsys.errors import ConfigError
 from recsys.models import load_model, make_model
-from recsys.models.blend import _minmax_rows
+from recsys.models.blend import minmax_rows
 
 
 @pytest.fixture(scope="module")
@@ -22,9 +22,9 @@ def dataset():
     return build_dataset(ev)
 
 
-def test_minmax_rows_ignores_masked_entries():
+def testminmax_rows_ignores_masked_entries():
     scores = np.array([[1.0, 3.0, -np.inf], [2.0, 2.0, 2.0]], dtype=np.float32)
-    out = _minmax_rows(scores)
+    out = minmax_rows(scores)
     assert out.tolist() == [[0.0, 1.0, 0.0], [0.0, 0.0, 0.0]]
 
 
@@ -35,7 +35,7 @@ def test_scores_are_the_weighted_sum_of_normalised_components(dataset):
     ).fit(dataset)
     rows = np.arange(5)
     pop, rep = blend.models_
-    expected = 2.0 * _minmax_rows(pop._score(rows)) + 0.5 * _minmax_rows(rep._score(rows))
+    expected = 2.0 * minmax_rows(pop._score(rows)) + 0.5 * minmax_rows(rep._score(rows))
     np.testing.assert_allclose(blend._score(rows), expected, rtol=1e-6)
 
 

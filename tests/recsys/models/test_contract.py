@@ -148,6 +148,20 @@ def assert_same_similar(a: pd.DataFrame, b: pd.DataFrame) -> None:
     assert_same_lists(a, b, C.ITEM_ID, C.SIMILAR_ITEM_ID)
 
 
+def bought_pairs(ds: InteractionDataset) -> dict[str, set[str]]:
+    """Customer -> items with more purchase than return events in ``ds`` (from the log)."""
+    ev = ds.events
+    sign = ev[C.EVENT_TYPE].map({C.PURCHASE: 1, C.RETURN: -1}).fillna(0).astype(int)
+    net = sign.groupby([ev["customer_idx"], ev["item_idx"]]).sum()
+    out: dict[str, set[str]] = {}
+    for (c, i), n in net.items():
+        if n > 0:
+            out.setdefault(str(ds.customers.to_external([c])[0]), set()).add(
+                str(ds.items.to_external([i])[0])
+            )
+    return out
+
+
 def train_items(ds: InteractionDataset, customer: str) -> set[str]:
     row = ds.customers.to_internal([customer])[0]
     return set(ds.items.to_external(ds.matrix[row].indices).tolist())
@@ -241,13 +255,18 @@ def test_output_shape_ranks_and_scores(model: Recommender, data: InteractionData
         assert recs[C.RANK].dtype == np.int32 and recs[C.SCORE].dtype == np.float32
 
 
-def test_exclude_seen_never_returns_a_training_item(
+def test_exclude_seen_never_returns_a_bought_item_but_keeps_viewed_ones(
     model: Recommender, data: InteractionDataset
 ) -> None:
     recs = model.recommend(data.customers.external_ids, k=data.n_items, exclude_seen=True)
     assert len(recs) > 0
+    bought = bought_pairs(data)
+    viewed_only = 0
     for customer, g in recs.groupby(C.CUSTOMER_ID):
-        assert not set(g[C.ITEM_ID]) & train_items(data, str(customer))
+        mine = bought.get(str(customer), set())
+        assert not set(g[C.ITEM_ID]) & mine
+        viewed_only += len(set(g[C.ITEM_ID]) & (train_items(data, str(customer)) - mine))
+    assert viewed_only > 0  # items seen but not bought stay candidates
 
 
 def test_items_restricts_candidates(model: Recommender, data: InteractionDataset) -> None:
@@ -267,6 +286,39 @@ def test_unknown_customers_skipped_by_default_or_raise(
     assert empty.empty and list(empty.columns) == list(C.RECOMMENDATION_COLUMNS)
     with pytest.raises(UnknownIdError, match="nobody"):
         model.recommend(["c1", "nobody"], k=3, missing="error")
+
+
+def returned_everything() -> InteractionDataset:
+    """``../shared/cases/empty-row-customer``: ``Z`` bought ``P2`` three times and returned all
+    three; ``Y`` only ever returned (no purchase on file). Everyone else bought two items."""
+    rows = [
+        ("A", "P1", C.PURCHASE), ("A", "P2", C.PURCHASE), ("B", "P1", C.PURCHASE),
+        ("B", "P3", C.PURCHASE), ("C", "P2", C.PURCHASE), ("C", "P3", C.PURCHASE),
+        ("D", "P1", C.PURCHASE), ("D", "P4", C.PURCHASE), ("E", "P4", C.PURCHASE),
+        ("E", "P1", C.PURCHASE), ("Z", "P2", C.PURCHASE), ("Z", "P2", C.RETURN),
+        ("Y", "P3", C.RETURN),
+    ]  # fmt: skip
+    events = pd.DataFrame(rows, columns=[C.CUSTOMER_ID, C.ITEM_ID, C.EVENT_TYPE])
+    events[C.TIMESTAMP] = pd.date_range("2024-01-01 10:00", periods=len(rows), freq="D")
+    events[C.QUANTITY] = [1] * 10 + [3, 3, 1]
+    return build_dataset(events, MatrixConfig())
+
+
+@pytest.mark.parametrize("exclude_seen", [True, False])
+def test_a_customer_with_no_usable_history_gets_no_personal_list(
+    name: str, exclude_seen: bool
+) -> None:
+    ds = returned_everything()
+    model = fast_model(name).fit(ds)
+    assert set(model.customers_.external_ids) >= {"Z", "Y"}  # known, with empty rows
+    recs = model.recommend(["A", "Z", "B", "Y"], k=3, exclude_seen=exclude_seen, missing="error")
+    assert set(recs[C.CUSTOMER_ID]) == {"A", "B"}
+    assert (recs.groupby(C.CUSTOMER_ID).size() >= 1).all()
+    assert model.history_lengths()[model.customers_.to_internal(["Z", "Y", "A"])].tolist() == [
+        0,
+        0,
+        2,
+    ]
 
 
 @pytest.mark.parametrize("k", [0, -1, "3", 2.5, True])
@@ -373,6 +425,7 @@ CHECKERBOARD_EXPECTATIONS: dict[str, Callable[[Recommender, InteractionDataset, 
     "popular": expect_same_list_for_everyone,
     "trending": expect_same_list_for_everyone,
     "repeat": expect_history_first,
+    "recent": expect_history_first,
 }
 
 

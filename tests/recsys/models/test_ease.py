@@ -83,7 +83,7 @@ def test_too_large_catalog_is_refused_before_allocating() -> None:
     with pytest.raises(ConfigError) as err:
         EASERecommender().fit(ds)
     message = str(err.value)
-    assert "100,000 items" in message and "max_items=20,000" in message
+    assert "100,000 items" in message and "max_items=8,000" in message
     assert "80.0 GB" in message
     assert "'als'" in message and "'itemknn'" in message and "Restrict the catalog" in message
 

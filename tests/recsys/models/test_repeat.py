@@ -88,11 +88,11 @@ def test_item_repeat_rates_are_shrunk_shares_of_repeat_buyers(shop: InteractionD
     assert list(b)[0] == "x" and b["x"] == pytest.approx(expected["x"] + 0.5 * floor * 2 / 3)
 
 
-def test_exclude_seen_leaves_popularity_among_unseen_items(shop: InteractionDataset) -> None:
+def test_exclude_seen_leaves_popularity_among_items_not_bought(shop: InteractionDataset) -> None:
     model = RepeatRecommender().fit(shop)
     assert list(_scores(model, "a", exclude_seen=True)) == ["w"]
-    b = _scores(model, "b", exclude_seen=True)  # b saw x (bought) and w (viewed)
-    assert sorted(b) == ["y", "z"] and b["y"] == b["z"]
+    b = _scores(model, "b", exclude_seen=True)  # b bought x; only viewed w: still a candidate
+    assert sorted(b) == ["w", "y", "z"] and b["w"] == b["y"] == b["z"]
 
 
 def test_a_fully_returned_item_has_no_history() -> None:

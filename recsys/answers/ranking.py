@@ -1,6 +1,7 @@
-"""Pure list logic on the request path: filters, the fallback chain and session blending.
+"""Pure list logic of every answer: filters, the fallback chain and session blending.
 
-No I/O and no stored formats here: lists arrive from :mod:`recsys.store.reader` as
+Shared by the API (``serving/``) and the jobs that must give the same answers (the email
+export). No I/O and no stored formats here: lists arrive from :mod:`recsys.store.reader` as
 ``[(item_id, score), ...]`` best first, and leave as ``(item_id, score, source)`` so that
 every item of an answer says which rung it came from.
 """
@@ -9,9 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from recsys.store.catalog_view import CatalogView, Scored
-from serving.schemas import Source
+
+#: Which rung of the fallback chain an answer (and each of its items) came from.
+Source = Literal["personal", "segment", "similar", "popular", "realtime"]
 
 #: An answered item: ``(item_id, score, source)``.
 Ranked = tuple[str, float, Source]

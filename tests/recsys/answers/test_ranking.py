@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from recsys.answers.ranking import Filters, Rung, blend, in_category, interleave, pick
 from recsys.store.catalog_view import CatalogView
-from serving.ranking import Filters, Rung, blend, in_category, interleave, pick
 
 # a, b, c in stock (cat x, x, y); d out of stock (cat y); e unknown to the catalog.
 VIEW = CatalogView(

@@ -1,0 +1,71 @@
+"""A customer's answer from their stored record: the one composition the API and the jobs
+that must match it (the email export) share.
+
+Given one version's :class:`~recsys.store.reader.VersionData` and a customer's
+:class:`~recsys.store.reader.CustomerRecord` (None for an unknown customer), the fallback chain
+is: the personal list, then the customer's segment's popular list, then the global popular
+list; :func:`~recsys.answers.ranking.pick` applies the filters.
+"""
+
+from __future__ import annotations
+
+from recsys.answers.ranking import Filters, Ranked, Rung, Source, interleave, pick
+from recsys.store import GLOBAL_SEGMENT
+from recsys.store.catalog_view import Scored
+from recsys.store.reader import CustomerRecord, VersionData
+
+# Customer record fields (see recsys.store.families.CUSTOMER).
+_REC, _AGAIN, _ALL, _SEGMENT = "rec", "again", "all", "seg"
+
+
+def customer_rungs(
+    record: CustomerRecord | None,
+    data: VersionData,
+    *,
+    exclude: frozenset[str] = frozenset(),
+    include_purchased: bool = False,
+) -> tuple[list[Rung], frozenset[str]]:
+    """The customer's fallback chain and what must never appear.
+
+    The personal rung is the bundle's evaluated list: the default answer (``rec``), or with
+    ``include_purchased`` the all-purchases answer (``all``; a version published before
+    bundles carried it interleaves ``rec`` with the bought items). Items the customer bought
+    (``again``) join ``exclude`` unless ``include_purchased``.
+    """
+    rungs: list[Rung] = []
+    segment = ""
+    if record is not None:
+        personal: list[Scored]
+        if include_purchased:
+            if _ALL in record:
+                personal = record[_ALL]
+            else:
+                personal = interleave(record.get(_REC, []), record.get(_AGAIN, []))
+        else:
+            personal = record.get(_REC, [])
+            bought = record.item_ids(_AGAIN)
+            exclude = exclude | bought if exclude else bought
+        rungs.append(Rung("personal", personal))
+        segment = record.text.get(_SEGMENT, "")
+    if segment and segment != GLOBAL_SEGMENT:
+        segment_popular = data.popular.get(segment)
+        if segment_popular is not None:
+            rungs.append(Rung("segment", segment_popular))
+    rungs.append(Rung("popular", data.global_popular))
+    return rungs, exclude
+
+
+def customer_answer(
+    record: CustomerRecord | None,
+    data: VersionData,
+    k: int,
+    *,
+    category: str | None = None,
+    exclude: frozenset[str] = frozenset(),
+    include_purchased: bool = False,
+) -> tuple[Source, list[Ranked]]:
+    """The customer's top ``k`` ``(item_id, score, source)`` and the first rung's source."""
+    rungs, exclude = customer_rungs(
+        record, data, exclude=exclude, include_purchased=include_purchased
+    )
+    return pick(rungs, k, data.view, Filters(exclude, category))

@@ -1,0 +1,207 @@
+"""Turning a fitted model into the tables of a bundle.
+
+:func:`build_artifacts` computes every table serving reads (see :mod:`recsys.store.bundle`):
+the catalog, each customer's personal list, the "buy it again" list, similar items and the
+popular list. It holds no job logic (no files, no evaluation): the training job composes it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from recsys import columns as C
+from recsys.data.dataset import InteractionDataset
+from recsys.evaluation.protocols import (
+    ALL_PURCHASES,
+    NEW_ITEMS,
+    GroundTruth,
+    score_recommendations,
+    served_list,
+)
+from recsys.models import make_model
+from recsys.models.base import Recommender
+from recsys.models.blend import BlendRecommender
+from recsys.models.eligibility import servable_items
+from recsys.store.keys import GLOBAL_SEGMENT
+
+
+class ArtifactOptions(BaseModel):
+    """List lengths of the bundle's tables."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: Personal and buy-again list length per customer.
+    top_n: int = Field(default=50, ge=1, le=500)
+    #: Similar items per item.
+    similar_n: int = Field(default=20, ge=1, le=500)
+    #: Length of the global popular list.
+    popular_n: int = Field(default=100, ge=1, le=5000)
+
+
+#: The bundle table holding the answer the API serves under each protocol.
+PROTOCOL_TABLES: dict[str, str] = {
+    NEW_ITEMS: "recommendations",  # the default answer: bought items removed
+    ALL_PURCHASES: "recommendations_all",  # include_purchased=true: bought items allowed
+}
+
+
+@dataclass(frozen=True)
+class Artifacts:
+    """The tables of a bundle, named as :data:`recsys.store.bundle.TABLES` names them."""
+
+    items: pd.DataFrame
+    recommendations: pd.DataFrame
+    recommendations_all: pd.DataFrame
+    buy_again: pd.DataFrame
+    similar_items: pd.DataFrame
+    popular: pd.DataFrame
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {
+            "items": self.items,
+            "recommendations": self.recommendations,
+            "recommendations_all": self.recommendations_all,
+            "buy_again": self.buy_again,
+            "similar_items": self.similar_items,
+            "popular": self.popular,
+        }
+
+    def served(self, protocol: str) -> pd.DataFrame:
+        """The table the API answers from under ``protocol``."""
+        return getattr(self, PROTOCOL_TABLES[protocol])  # type: ignore[no-any-return]
+
+    def score(self, truths: Mapping[str, GroundTruth], k: int) -> dict[str, dict[str, float]]:
+        """Protocol -> metrics at ``k`` of the served lists (the evaluation's own scoring)."""
+        return {p: score_recommendations(self.served(p), t, k) for p, t in truths.items()}
+
+
+def catalog(dataset: InteractionDataset, items_frame: pd.DataFrame | None) -> pd.DataFrame:
+    """The catalog in the dataset's item order, with the attributes serving filters need.
+
+    Columns ``item_id`` and ``in_stock`` (missing -> True), plus ``name``, ``category`` and
+    ``price`` when ``items_frame`` (indexed by item id) has them.
+    """
+    cat = pd.DataFrame({C.ITEM_ID: dataset.items.external_ids.astype(str)})
+    if items_frame is not None:
+        attrs = items_frame.reindex(cat[C.ITEM_ID])
+        for col in (C.NAME, C.CATEGORY, C.PRICE, C.IN_STOCK):
+            if col in attrs.columns:
+                cat[col] = attrs[col].to_numpy()
+    if C.IN_STOCK not in cat.columns:
+        cat[C.IN_STOCK] = True
+    cat[C.IN_STOCK] = cat[C.IN_STOCK].fillna(True).astype(bool)
+    return cat
+
+
+def similar_source(model: Recommender, dataset: InteractionDataset) -> Recommender:
+    """The model that answers "similar items": the model itself, a blend's similarity
+    component, or else an item-kNN fitted on ``dataset``."""
+    if model.supports_similar:
+        return model
+    if isinstance(model, BlendRecommender) and (inner := model.similarity_model()) is not None:
+        return inner
+    return make_model("itemknn").fit(dataset)
+
+
+def buy_again(model: Recommender, dataset: InteractionDataset, n: int) -> pd.DataFrame:
+    """Each customer's previously purchased items, ranked by the model with repeats allowed.
+
+    Serving treats these as "already bought" (filtered from web lists unless a re-buy is
+    asked for), so only items with net purchases > 0 belong here. The model ranks a wider
+    list (3n) and the purchased items among it are kept. Columns ``customer_id, rank,
+    item_id, score``; at most ``n`` rows per customer.
+    """
+    bought = dataset.purchase_counts().tocoo()
+    pairs = pd.DataFrame(
+        {
+            C.CUSTOMER_ID: dataset.customers.to_external(bought.row),
+            C.ITEM_ID: dataset.items.to_external(bought.col),
+        }
+    )
+    who = pairs[C.CUSTOMER_ID].unique()
+    ranked = model.recommend(who, k=3 * n, exclude_seen=False)
+    again = ranked.merge(pairs, on=[C.CUSTOMER_ID, C.ITEM_ID], how="inner")
+    again = again.sort_values([C.CUSTOMER_ID, C.RANK], kind="stable")
+    again[C.RANK] = (again.groupby(C.CUSTOMER_ID).cumcount() + 1).astype(np.int32)
+    return again[again[C.RANK] <= n].reset_index(drop=True)
+
+
+def popular_list(dataset: InteractionDataset, n: int) -> pd.DataFrame:
+    """The global popular list (recency-weighted, ``trending``), segment ``_all``."""
+    pop = make_model("trending").fit(dataset)
+    first = dataset.customers.external_ids[:1]
+    recs = pop.recommend(first, k=n, exclude_seen=False)
+    return pd.DataFrame(
+        {
+            C.SEGMENT: GLOBAL_SEGMENT,
+            C.RANK: recs[C.RANK].to_numpy(),
+            C.ITEM_ID: recs[C.ITEM_ID].to_numpy(),
+            C.SCORE: recs[C.SCORE].to_numpy(),
+        }
+    )
+
+
+def build_artifacts(
+    model: Recommender,
+    dataset: InteractionDataset,
+    items_frame: pd.DataFrame | None = None,
+    options: ArtifactOptions | None = None,
+) -> Artifacts:
+    """Every table of a bundle from ``model`` fitted on ``dataset``.
+
+    ``recommendations`` is the default answer (bought items removed) and
+    ``recommendations_all`` the ``include_purchased=true`` answer, each computed by
+    :func:`~recsys.evaluation.protocols.served_list` exactly as evaluation scores them
+    (out-of-stock items left out, as serving leaves them out).
+    Customers the model has nothing personal for get no rows (served like unknown ones).
+    """
+    opts = options or ArtifactOptions()
+    everyone = dataset.customers.external_ids
+    allowed = servable_items(items_frame)
+    similar = similar_source(model, dataset).similar_items(
+        dataset.items.external_ids, k=opts.similar_n
+    )
+    return Artifacts(
+        items=catalog(dataset, items_frame),
+        recommendations=served_list(model, everyone, opts.top_n, NEW_ITEMS, items=allowed),
+        recommendations_all=served_list(model, everyone, opts.top_n, ALL_PURCHASES, items=allowed),
+        buy_again=buy_again(model, dataset, opts.top_n),
+        similar_items=similar,
+        popular=popular_list(dataset, opts.popular_n),
+    )
+
+
+LATEST_FILE = "LATEST"
+
+
+@contextmanager
+def staged_bundle(out_root: str | Path, version: str) -> Iterator[Path]:
+    """A temporary directory that becomes ``out_root/version`` when the block succeeds.
+
+    The bundle is written into ``out_root/.tmp-<version>`` and renamed into place at the end
+    (``LATEST`` then names it), so a reader never sees half a bundle; on an error the
+    temporary directory is removed, and ``out_root`` too if that leaves it empty.
+    """
+    out = Path(out_root)
+    tmp = out / f".tmp-{version}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if out.exists() and not any(out.iterdir()):
+            out.rmdir()
+        raise
+    os.replace(tmp, out / version)
+    (out / LATEST_FILE).write_text(version + "\n")

@@ -1,0 +1,40 @@
+"""What a list may hold: bought (net of returns) leaves the default answer; out of stock
+leaves every list."""
+
+import pandas as pd
+
+from recsys import columns as C
+from recsys.data.dataset import build_dataset
+from recsys.models.eligibility import bought_matrix, servable_items
+
+
+def test_bought_means_more_purchases_than_returns_of_the_configured_types():
+    rows = [
+        ("a", "x", C.PURCHASE), ("a", "x", C.PURCHASE), ("a", "x", C.RETURN),  # 2 - 1: bought
+        ("a", "y", C.PURCHASE), ("a", "y", C.RETURN),  # returned: a candidate again
+        ("a", "z", C.VIEW), ("b", "z", C.ADD_TO_CART), ("b", "x", C.PURCHASE),
+    ]  # fmt: skip
+    events = pd.DataFrame(rows, columns=[C.CUSTOMER_ID, C.ITEM_ID, C.EVENT_TYPE])
+    events[C.TIMESTAMP] = pd.Timestamp("2024-01-01")
+    ds = build_dataset(events)
+
+    def pairs(m):
+        coo = m.tocoo()
+        return {
+            (ds.customers.to_external([r])[0], ds.items.to_external([c])[0])
+            for r, c in zip(coo.row, coo.col, strict=True)
+        }
+
+    assert pairs(bought_matrix(ds)) == {("a", "x"), ("b", "x")}
+    assert pairs(bought_matrix(ds, (C.PURCHASE, C.ADD_TO_CART))) == {
+        ("a", "x"),
+        ("b", "x"),
+        ("b", "z"),
+    }
+
+
+def test_servable_items_are_the_in_stock_ones_or_all():
+    frame = pd.DataFrame({C.IN_STOCK: [True, False, None]}, index=pd.Index(["p", "q", "r"]))
+    assert servable_items(frame).tolist() == ["p", "r"]
+    assert servable_items(frame.assign(**{C.IN_STOCK: True})) is None
+    assert servable_items(None) is None
