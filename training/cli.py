@@ -41,7 +41,10 @@ app = new_app(
     no_args_is_help=True,
 )
 
-Events = Annotated[Path, typer.Option("--events", help="Events file (CSV or Parquet).")]
+Events = Annotated[
+    Path,
+    typer.Option("--events", help="Events file (CSV or Parquet), or a folder of Parquet files."),
+]
 Items = Annotated[Path | None, typer.Option("--items", help="Items file.")]
 Models = Annotated[str | None, typer.Option("--models", help="Model names (comma-separated).")]
 K = Annotated[
@@ -485,14 +488,14 @@ def uplift_assign(
 # unchanged (the group's own options), `recsys report online` is the attribution report.
 # --------------------------------------------------------------------------------------------
 
-events_app = typer.Typer(help="Events: drain the event stream into Parquet.", no_args_is_help=True)
+events_app = new_app("events", "Events: drain the event stream into Parquet.", no_args_is_help=True)
 app.add_typer(events_app, name="events")
 
 
 @events_app.command("export")
 def events_export(
     out: Annotated[Path, typer.Option("--out", help="Folder of date=YYYY-MM-DD partitions.")],
-    redis: Redis = None,
+    redis: RedisUrl = None,
     namespace: Namespace = "recsys",
     consumer: Annotated[
         str, typer.Option("--consumer", help="Consumer name in the `export` group.")
@@ -515,8 +518,9 @@ def events_export(
 
 
 app.registered_commands[:] = [c for c in app.registered_commands if c.callback is not report]
-report_app = typer.Typer(
-    help="Reports: the CX report (--bundle), `online` (attribution).",
+report_app = new_app(
+    "report",
+    "Reports: the CX report (--bundle), `online` (attribution).",
     invoke_without_command=True,
 )
 app.add_typer(report_app, name="report")
