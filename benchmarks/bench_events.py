@@ -29,7 +29,7 @@ import orjson  # noqa: E402
 from benchmarks.bench_serving import _paths  # noqa: E402
 from benchmarks.common import save  # noqa: E402
 from benchmarks.loadgen import LoadResult, _Conn, _one, closed_loop, run  # noqa: E402
-from benchmarks.servers import free_port, process, uvicorn_cmd, wait_http  # noqa: E402
+from benchmarks.servers import cpu_seconds, free_port, process, uvicorn_cmd, wait_http  # noqa: E402
 from recsys.config import Config  # noqa: E402
 from recsys.data.synthetic.shop import generate_shop  # noqa: E402
 from recsys.store import keys  # noqa: E402
@@ -37,7 +37,7 @@ from recsys.store.connection import connect, resolve_redis_url  # noqa: E402
 from recsys.store.publish import publish  # noqa: E402
 from recsys.store.versions import unlink_matching  # noqa: E402
 from training.events import export_events  # noqa: E402
-from training.train import run_training  # noqa: E402
+from training.train import TrainOptions, run_training  # noqa: E402
 
 
 def _get(path: str) -> bytes:
@@ -129,12 +129,14 @@ def main(argv: list[str] | None = None) -> dict:
             shop = generate_shop(customers=args.customers, items=args.items, days=180, seed=1)
             files = shop.write(Path(tmp) / "shop")
             trained = run_training(
-                files["events"],
+                TrainOptions(
+                    events=files["events"],
+                    out_dir=Path(tmp) / "bundles",
+                    items=files["items"],
+                    candidates=("blend",),
+                    skip_evaluation=True,
+                ),
                 config=Config(),
-                out_dir=Path(tmp) / "bundles",
-                items_path=files["items"],
-                candidates=("blend",),
-                skip_evaluation=True,
             )
             publish(trained.bundle_dir, client, namespace=namespace)
             paths = _paths(trained.bundle_dir, 2000)
@@ -145,13 +147,15 @@ def main(argv: list[str] | None = None) -> dict:
 
             env = {"RECSYS_REDIS_URL": url, "RECSYS_NAMESPACE": namespace, "RECSYS_API_KEYS": ""}
             port = free_port()
-            with process(uvicorn_cmd("serving.app:create_app", port, factory=True), env):
+            with process(uvicorn_cmd("serving.app:create_app", port, factory=True), env) as sp:
                 wait_http(f"http://127.0.0.1:{port}/readyz")
                 run(closed_loop("127.0.0.1", port, paths[:200], duration=2, connections=8))
                 run(mixed_open_loop(port, reads[:90], warm, rate=100, duration=1))
+                before = cpu_seconds(sp.pid)
                 results = run(
                     mixed_open_loop(port, reads, writes, rate=args.rate, duration=args.seconds)
                 )
+                after = cpu_seconds(sp.pid)
             exported = export_events(client, namespace, Path(tmp) / "export")
     finally:
         unlink_matching(client, keys.namespace_pattern(namespace))
@@ -167,6 +171,10 @@ def main(argv: list[str] | None = None) -> dict:
         "errors": sum(r.errors for r in results.values())
         + sum(n for r in results.values() for s, n in r.statuses.items() if s >= 400),
         "events_accepted": sent_events,
+        # CPU seconds the service used per second of the run (1.0 = one core saturated).
+        "service_cpu_share": None
+        if before is None or after is None
+        else round((after - before) / results["read"].elapsed_s, 3),
         "events_exported": exported.written - warm_events,
     }
     for kind in ("read", "events"):
@@ -178,7 +186,7 @@ def main(argv: list[str] | None = None) -> dict:
         )
     print(
         f"  errors {payload['errors']}; events answered 202: {sent_events:,}, exported: "
-        f"{payload['events_exported']:,}"
+        f"{payload['events_exported']:,}; service CPU share {payload['service_cpu_share']}"
     )
     print(f"saved {save('events', payload)}")
     return payload
