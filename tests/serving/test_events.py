@@ -3,6 +3,7 @@ durability before the 202, and the session_id of POST /v1/recommendations/sessio
 
 from __future__ import annotations
 
+import pytest
 import redis
 from fastapi.testclient import TestClient
 
@@ -123,3 +124,64 @@ def test_session_recommendations_take_a_session_id(api: TestClient):
     assert len(answer.json()["items"]) == 3
     bad = api.post("/v1/recommendations/session", json={"item_ids": ["i01"], "session_id": ""})
     assert bad.status_code == 422
+
+
+def test_an_attributed_click_sent_to_the_api_shows_up_in_the_online_report(
+    api: TestClient, redis_client: redis.Redis, namespace: str, tmp_path, capsys
+):
+    from recsys.events import new_recommendation_id
+    from training.cli import main
+
+    shown, other = new_recommendation_id(), new_recommendation_id()
+    answer = {"rung": "personal", "model_version": "v1", "channel": "email"}
+    events = [
+        {
+            "event_id": "imp1",
+            "event_type": "impression",
+            "customer_id": "c1",
+            "item_ids": ["i04", "i05"],
+            "recommendation_id": shown,
+            "position": 1,
+            **answer,
+        },
+        {
+            "event_id": "imp2",
+            "event_type": "impression",
+            "customer_id": "c2",
+            "item_ids": ["i08"],
+            "recommendation_id": other,
+            **answer,
+        },
+        {
+            "event_id": "clk1",
+            "event_type": "click",
+            "customer_id": "c1",
+            "item_id": "i05",
+            "recommendation_id": shown,
+            "channel": "email",
+        },
+    ]
+    assert api.post("/v1/events", json={"events": events}).json()["accepted"] == 3
+    out, table = tmp_path / "events", tmp_path / "online.json"
+    assert main(["events", "export", "--out", str(out), "--namespace", namespace, "-q"]) == 0
+    assert main(["report", "online", "--events", str(out), "--out", str(table)]) == 0
+    import json
+
+    (row,) = json.loads(table.read_text())
+    assert (row["channel"], row["rung"], row["model_version"], row["arm"]) == (
+        "email",
+        "personal",
+        "v1",
+        "(none)",
+    )
+    assert (row["impressions"], row["clicks"], row["ctr"]) == (2, 1, 0.5)
+    assert "1 attributed outcomes (0 not)" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_kill_9_of_the_service_loses_no_accepted_event():
+    from benchmarks.check_events_durability import main as check
+
+    result = check(["--kills", "1", "--kill-every", "1.5"])
+    assert result["confirmed_events"] > 0
+    assert result["lost"] == 0 and result["duplicated"] == 0
