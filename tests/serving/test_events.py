@@ -185,3 +185,18 @@ def test_kill_9_of_the_service_loses_no_accepted_event():
     result = check(["--kills", "1", "--kill-every", "1.5"])
     assert result["confirmed_events"] > 0
     assert result["lost"] == 0 and result["duplicated"] == 0
+
+
+def test_how_long_ids_are_remembered_and_the_stream_cap_are_settings(
+    publish_shop, redis_url: str, namespace: str, redis_client: redis.Redis, monkeypatch
+):
+    monkeypatch.setenv("RECSYS_EVENTS_DEDUP_TTL", "120")
+    monkeypatch.setenv("RECSYS_EVENTS_STREAM_MAXLEN", "1000")
+    publish_shop("v1")
+    with serve(Settings(redis_url=redis_url, namespace=namespace, gc_freeze=False)) as api:
+        for n in range(5):
+            answer = api.post("/v1/events", json={"events": _batch(f"t{n}-", 500)})
+            assert answer.json()["accepted"] == 500
+    assert 60 < redis_client.ttl(K.event_seen_key(namespace, "t0-0")) <= 120
+    # MAXLEN ~ 1000 trims whole macro-nodes: the stream stays near the cap, not at 2,500.
+    assert 1000 <= redis_client.xlen(K.events_key(namespace)) < 2500
