@@ -161,11 +161,16 @@ def _read_parquet(path: Path, columns: list[str] | None) -> pd.DataFrame:
 def _read_parquet_folder(path: Path, columns: list[str] | None) -> pd.DataFrame:
     """Every Parquet file under ``path`` (partitions such as ``date=2024-01-01/part-*.parquet``,
     as ``recsys events export`` writes them), in path order, as one table."""
+    frames = [_read_parquet(f, columns) for f in parquet_files(path)]
+    return pd.concat(frames, ignore_index=True)
+
+
+def parquet_files(path: Path) -> list[Path]:
+    """The Parquet files under a folder, in path order; DataError when there is none."""
     files = sorted(f for f in path.rglob("*") if f.is_file() and table_format_ok(f))
     if not files:
         raise DataError(f"cannot read {path}: a folder with no Parquet file")
-    frames = [_read_parquet(f, columns) for f in files]
-    return pd.concat(frames, ignore_index=True)
+    return files
 
 
 def table_format_ok(path: Path) -> bool:

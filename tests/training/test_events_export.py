@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import orjson
 import pandas as pd
 import pytest
 import redis
@@ -266,3 +267,59 @@ def test_the_export_command(
     assert code == 0
     assert "3 events written" in capsys.readouterr().err
     assert len(online_report(_exported(tmp_path / "x"))) == 0
+
+
+def test_recsys_train_takes_an_exported_folder(
+    shop_dir: Path, redis_client: redis.Redis, namespace: str, tmp_path: Path
+):
+    raw = pd.read_parquet(shop_dir / "events.parquet")
+    rows = raw.head(6000)
+    events = [
+        {
+            "event_id": f"s{i}",
+            "event_type": kind,
+            "customer_id": str(customer),
+            "item_id": str(item),
+            "timestamp": pd.Timestamp(ts).tz_localize("UTC").isoformat(),
+        }
+        for i, (customer, item, kind, ts) in enumerate(
+            zip(
+                rows["customer_id"],
+                rows["item_id"],
+                rows["event_type"],
+                rows["timestamp"],
+                strict=True,
+            )
+        )
+    ]
+    events.append(
+        {
+            "event_id": "imp",
+            "event_type": "impression",
+            "customer_id": events[0]["customer_id"],
+            "item_ids": [events[1]["item_id"]],
+            "recommendation_id": "a" * 32,
+            "timestamp": events[-1]["timestamp"],
+        }
+    )
+    assert len(_append(redis_client, namespace, events)) == len(events)
+    export_events(redis_client, namespace, tmp_path / "exported")
+    assert len(list((tmp_path / "exported").glob("date=*"))) > 1
+    code = main(
+        [
+            "train",
+            "--events",
+            str(tmp_path / "exported"),
+            "--out",
+            str(tmp_path / "bundles"),
+            "--models",
+            "popular",
+            "--no-eval",
+            "-q",
+        ]
+    )
+    assert code == 0
+    (bundle,) = (p for p in (tmp_path / "bundles").iterdir() if p.is_dir())
+    manifest = orjson.loads((bundle / "manifest.json").read_bytes())
+    assert manifest["rows"]["input"] == len(events)
+    assert manifest["rows"]["accepted"] == len(events)
