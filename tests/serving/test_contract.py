@@ -56,7 +56,7 @@ BODIES = {
 }
 #: Routes whose success is not 200 (POST /v1/events answers 202 Accepted).
 SUCCESS = {"/v1/events": 202}
-EXAMPLES = 40  # per operation: about a minute for the whole API
+EXAMPLES = 80  # per operation: about half a minute for the whole API
 
 
 def _settings(redis_url: str, namespace: str, **update: Any) -> Settings:

@@ -37,7 +37,14 @@ def test_bundle_has_every_artifact_and_a_complete_manifest(trained):
     assert m["rows"]["accepted"] + m["rejects"]["n_rejected"] == m["rows"]["input"]
     assert m["library_versions"]["implicit"] != "not installed"
     assert len(bundle.recommendations()) > 0 and len(bundle.similar_items()) > 0
-    assert set(bundle.popular()["segment"]) == {"_all"}
+    # The global list, and one per RFM segment and cluster of the customers the job profiled.
+    summary = m["segments"]["summary"]
+    assert set(bundle.popular()["segment"]) <= {"_all"} | {s["segment"] for s in summary}
+    assert "_all" in set(bundle.popular()["segment"])
+    assert len(set(bundle.popular()["segment"])) > len(summary) / 2
+    profiles = pd.read_parquet(trained.bundle_dir / "segments.parquet")
+    assert sum(s["customers"] for s in summary if s["kind"] == "rfm") == len(profiles)
+    assert profiles["segment"].str.startswith("rfm:").all()
     assert not list(trained.bundle_dir.parent.glob(".tmp-*")), "temporary bundle left behind"
 
 
