@@ -21,7 +21,11 @@ BENCHES = (
     "uplift",
     "allocation",
     "cluster",
+    "events",
+    "events_durability",
 )
+#: Benchmarks whose module is not ``bench_<name>``.
+MODULES = {"events_durability": "check_events_durability"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown benchmark {unknown[0]!r}: choose from {', '.join(BENCHES)}")
     for name in args.names or BENCHES:
         print(f"\n=== {name} ===", flush=True)
-        module = __import__(f"benchmarks.bench_{name}", fromlist=["main"])
+        module = __import__(f"benchmarks.{MODULES.get(name, 'bench_' + name)}", fromlist=["main"])
         module.main([])
     return 0
 

@@ -112,7 +112,18 @@ class MatrixConfig(_Section):
     """How events become the customers x items training matrix."""
 
     event_weights: dict[str, float] = Field(
-        default_factory=lambda: {C.VIEW: 1.0, C.ADD_TO_CART: 3.0, C.PURCHASE: 5.0, C.RETURN: -5.0}
+        default_factory=lambda: {
+            C.VIEW: 1.0,
+            C.ADD_TO_CART: 3.0,
+            C.PURCHASE: 5.0,
+            C.RETURN: -5.0,
+            # POST /v1/events types (recsys.events): a click is a view's worth of interest;
+            # being shown an item or an offer says nothing (counted, weight 0).
+            "click": 1.0,
+            "impression": 0.0,
+            "offer_shown": 0.0,
+            "offer_redeemed": 0.0,
+        }
     )
     # Per-event contribution scaling by quantity: 1 ("count"), q ("linear") or 1+ln(q) ("log").
     quantity: Literal["count", "linear", "log"] = "log"

@@ -27,7 +27,16 @@ from serving.errors import install_error_handlers
 from serving.metrics import MODEL_VERSION_HEADER, Metrics, ObservabilityMiddleware
 from serving.queries import request_models
 from serving.redis_mux import MultiplexedRedis
-from serving.routes import docs, health, items, model, offers, recommendations, segments
+from serving.routes import (
+    docs,
+    events,
+    health,
+    items,
+    model,
+    offers,
+    recommendations,
+    segments,
+)
 from serving.service import Service, freeze_long_lived
 from serving.settings import Settings, get_settings
 
@@ -87,6 +96,7 @@ def create_app(settings: Settings | None = None, *, dependencies: Sequence[Any] 
             logger.warning("no API keys configured (RECSYS_API_KEYS): the API is open to anyone")
         client, url = open_redis(conf)
         loader_client = open_loader(conf, url)
+        app.state.events_writer = writer = events.open_writer(conf, url)
         try:
             await initialize_async(client)  # Redis Cluster: read the slot map before serving
             await initialize_async(loader_client)
@@ -103,6 +113,7 @@ def create_app(settings: Settings | None = None, *, dependencies: Sequence[Any] 
         finally:
             await client.aclose()
             await loader_client.aclose()
+            await writer.aclose()
 
     app = FastAPI(
         title="recsys",
@@ -138,6 +149,7 @@ def create_app(settings: Settings | None = None, *, dependencies: Sequence[Any] 
     app.include_router(offers.customer_router(conf))
     app.include_router(offers.router(conf))
     app.include_router(model.router(conf))
+    app.include_router(events.router(conf))
     app.include_router(health.router())
     app.include_router(docs.router(app.title))
     return app

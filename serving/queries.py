@@ -87,6 +87,7 @@ class SessionIn(BaseModel):
     model_config = _BODY
     item_ids: list[str]
     k: int
+    session_id: str | None
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,10 @@ def request_models(settings: Settings) -> RequestModels:
                 le=settings.max_k,
                 description=f"Number of items, 1..{settings.max_k}.",
             ),
+        ),
+        session_id=(
+            ExternalId | None,
+            Field(None, description="The visitor's session id, as its events carry it."),
         ),
     )
     return RequestModels(recommendations, similar, session)

@@ -27,6 +27,7 @@ from recsys.customers.segments import build_segments
 from recsys.data.catalogs import items_from_events, load_customers, load_items
 from recsys.data.dataset import build_dataset
 from recsys.data.events import load_events
+from recsys.data.io import parquet_files
 from recsys.data.presets import resolve_ingest_config
 from recsys.errors import ConfigError, DataError, ModelFitError
 from recsys.evaluation import METRICS, EvaluationResult
@@ -78,7 +79,11 @@ class TrainResult:
 def fingerprint(paths: list[Path], config: Config) -> str:
     """sha256 over the input files' bytes and the effective config."""
     h = hashlib.sha256()
-    for path in paths:
+    # A folder (exported event partitions) counts as its Parquet files, in path order.
+    files = [f for p in paths for f in (parquet_files(p) if p.is_dir() else [p])]
+    for path in files:
+        if path not in paths:  # a partition: its place counts too
+            h.update(f"{path.parent.name}/{path.name}".encode())
         with open(path, "rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 h.update(block)
@@ -99,6 +104,9 @@ def library_versions() -> dict[str, str]:
 def _check_inputs(options: TrainOptions) -> None:
     """Refuse missing inputs, a file as the output root, and unknown model names up front."""
     for path in options.inputs:
+        if path.is_dir() and path == options.events:
+            parquet_files(path)  # events may be a folder of Parquet partitions
+            continue
         if path.is_dir():
             raise DataError(f"cannot read {path}: it is a directory, expected a file")
         if not path.is_file():

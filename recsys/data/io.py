@@ -77,7 +77,7 @@ def sniff_csv(path: str | Path) -> CsvDialect:
     Parquet file (typed numbers) gives the defaults.
     """
     p = Path(path)
-    if table_format(p) != "csv" or not p.is_file():
+    if p.is_dir() or table_format(p) != "csv" or not p.is_file():
         return CsvDialect()
     lines = _first_lines(p, _SNIFF_LINES)
     if not lines or not lines[0].strip():
@@ -158,6 +158,26 @@ def _read_parquet(path: Path, columns: list[str] | None) -> pd.DataFrame:
         raise DataError(f"cannot read Parquet file {path}: {reason}") from None
 
 
+def _read_parquet_folder(path: Path, columns: list[str] | None) -> pd.DataFrame:
+    """Every Parquet file under ``path`` (partitions such as ``date=2024-01-01/part-*.parquet``,
+    as ``recsys events export`` writes them), in path order, as one table."""
+    frames = [_read_parquet(f, columns) for f in parquet_files(path)]
+    return pd.concat(frames, ignore_index=True)
+
+
+def parquet_files(path: Path) -> list[Path]:
+    """The Parquet files under a folder, in path order; DataError when there is none."""
+    files = sorted(f for f in path.rglob("*") if f.is_file() and table_format_ok(f))
+    if not files:
+        raise DataError(f"cannot read {path}: a folder with no Parquet file")
+    return files
+
+
+def table_format_ok(path: Path) -> bool:
+    """Whether ``path`` is a Parquet file by name (hidden and temporary files excluded)."""
+    return not path.name.startswith((".", "_")) and path.name.lower().endswith(PARQUET_SUFFIXES)
+
+
 def read_table(
     path: str | Path, *, columns: list[str] | None = None, sep: str | None = None
 ) -> pd.DataFrame:
@@ -166,9 +186,10 @@ def read_table(
     Parameters
     ----------
     path:
-        The file. CSV delimiters (``,`` ``;`` tab ``|``) are detected from the header line;
-        text is UTF-8 with a Latin-1 fallback. Malformed CSV lines stop the read (no row is
-        silently dropped).
+        The file, or a folder of Parquet files (read together, in path order). CSV
+        delimiters (``,`` ``;`` tab ``|``) are detected from the header line; text is UTF-8
+        with a Latin-1 fallback. Malformed CSV lines stop the read (no row is silently
+        dropped).
     columns:
         Read only these columns; a missing one is an error that lists the columns found.
     sep:
@@ -185,6 +206,8 @@ def read_table(
         Missing, unreadable, empty or malformed file, unsupported type, missing column.
     """
     p = Path(path)
+    if p.is_dir() and not p.name.lower().endswith(CSV_SUFFIXES):
+        return _read_parquet_folder(p, columns)
     fmt = table_format(p)
     if not p.exists():
         raise DataError(f"cannot read {p}: no such file")

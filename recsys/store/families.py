@@ -258,6 +258,44 @@ ITEM_AUDIENCE_PAGE: Final = KeyFamily(
         RowPages("item_audiences", group=C.ITEM_ID, columns=(C.CUSTOMER_ID, "position", C.SCORE)),
     ),
 )
+# Events (issue #11): non-versioned, written by POST /v1/events and `recsys events export`.
+EVENTS: Final = KeyFamily(
+    "events",
+    RedisType.STREAM,
+    K.events_key,
+    "{ns}:events",
+    "Accepted events, appended (XADD, MAXLEN ~ `RECSYS_EVENTS_STREAM_MAXLEN`) before the API "
+    f"answers 202; consumer group `{K.EVENTS_GROUP}` reads them, and an entry is acknowledged "
+    "and deleted (XACK, XDEL) once its Parquet partition is on disk.",
+    value=Field(
+        K.EVENT_ENTRY_FIELD.decode(),
+        Kind.JSON,
+        "the event (the fields of `recsys.events.Event`, `timestamp` filled in, "
+        "`received_at` added)",
+    ),
+)
+EVENT_SEEN: Final = KeyFamily(
+    "event_seen",
+    RedisType.STRING,
+    K.event_seen_key,
+    "{ns}:events:seen:{event_id}",
+    "Idempotency key of an accepted event id (SET NX EX; TTL `RECSYS_EVENTS_DEDUP_TTL`): a "
+    "retried event is answered as a duplicate while it lives.",
+    value=Field("value", Kind.TEXT, "`1`"),
+    ttl=7 * 86400.0,
+)
+EVENTS_EXPORT: Final = KeyFamily(
+    "events_export",
+    RedisType.HASH,
+    K.events_export_key,
+    "{ns}:events:export",
+    "Progress of the export (consumer group `export`), updated after each acknowledged batch.",
+    fields=by_name(
+        Field("exported", Kind.TEXT, "events written to Parquet so far (a decimal count)"),
+        Field("last_id", Kind.TEXT, "stream id of the last acknowledged entry"),
+        Field("at", Kind.UNIX_TIME, "time of the last acknowledged batch"),
+    ),
+)
 #: Every family, in publish order for the per-version ones (entities first, so the small
 #: single keys are written last, just before the version is registered).
 FAMILIES: Final[tuple[KeyFamily, ...]] = (
@@ -276,6 +314,9 @@ FAMILIES: Final[tuple[KeyFamily, ...]] = (
     OFFER_CATALOG,
     MANIFEST,
     INFO,
+    EVENTS,
+    EVENT_SEEN,
+    EVENTS_EXPORT,
 )
 BY_NAME: Final[Mapping[str, KeyFamily]] = MappingProxyType({f.name: f for f in FAMILIES})
 

@@ -27,6 +27,7 @@ class RedisType(StrEnum):
     HASH = "hash"
     ZSET = "zset"
     SET = "set"
+    STREAM = "stream"
 
 
 class Kind(StrEnum):

@@ -194,3 +194,25 @@ def item_audience_prefix(namespace: str, version: str) -> bytes:
 def item_audience_key(namespace: str, version: str, page_id: str) -> bytes:
     """One page of an item's audience (page id ``{item_id}|top|{page}``)."""
     return item_audience_prefix(namespace, version) + page_id.encode()
+
+
+# Events (issue #11): the event stream, its consumer group, idempotency keys, export progress.
+#: The consumer group ``recsys events export`` reads the stream with.
+EVENTS_GROUP: Final = "export"
+#: The field of a stream entry holding the event (JSON).
+EVENT_ENTRY_FIELD: Final = b"e"
+
+
+def events_key(namespace: str) -> bytes:
+    """STREAM of accepted events, oldest first (consumed by the ``export`` group)."""
+    return _ns(namespace) + b":events"
+
+
+def event_seen_key(namespace: str, event_id: str) -> bytes:
+    """Idempotency key of one event id (``SET NX EX``): present while the id is remembered."""
+    return _ns(namespace) + b":events:seen:" + str(event_id).encode()
+
+
+def events_export_key(namespace: str) -> bytes:
+    """HASH of the export's progress (events written, last stream id, time)."""
+    return _ns(namespace) + b":events:export"

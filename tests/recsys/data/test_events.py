@@ -188,7 +188,9 @@ def test_missing_event_type_column_or_value_means_purchase_and_values_are_normal
 
 
 def test_default_vocabulary_is_the_matrix_event_weights():
-    res = validate_events(raw_rows({"event_type": "add_to_cart"}, {"event_type": "click"}), LOOSE)
+    res = validate_events(
+        raw_rows({"event_type": "add_to_cart"}, {"event_type": "wishlist"}), LOOSE
+    )
     assert _reasons(res) == {1: "unknown_event_type"}
 
 

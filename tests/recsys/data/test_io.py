@@ -131,3 +131,18 @@ def test_an_explicit_separator_overrides_detection(tmp_path):
     assert read_table(path).columns.tolist() == ["name;note", "extra"]
     assert read_table(path, sep=";").columns.tolist() == ["name", "note,extra"]
     assert read_table(path, sep=";")["note,extra"].tolist() == ["red,big"]
+
+
+def test_a_folder_of_parquet_partitions_is_read_as_one_table(tmp_path):
+    import pandas as pd
+
+    for day, ids in (("2024-01-02", ["b", "c"]), ("2024-01-01", ["a"])):
+        (tmp_path / f"date={day}").mkdir()
+        pd.DataFrame({"item_id": ids}).to_parquet(tmp_path / f"date={day}" / "part-1.parquet")
+    (tmp_path / "date=2024-01-01" / ".part-2.parquet.tmp").write_bytes(b"half-written")
+    assert read_table(tmp_path)["item_id"].tolist() == ["a", "b", "c"]
+    assert read_table(tmp_path, columns=["item_id"]).index.tolist() == [0, 1, 2]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DataError, match="a folder with no Parquet file"):
+        read_table(empty)

@@ -39,6 +39,9 @@ def test_every_family_has_one_layout_and_keys_under_its_scope():
         "offer_catalog",
         "manifest",
         "info",
+        "events",
+        "event_seen",
+        "events_export",
     ]
     assert len({f.layout for f in FAMILIES}) == len(FAMILIES)
     for fam in FAMILIES:
@@ -48,13 +51,13 @@ def test_every_family_has_one_layout_and_keys_under_its_scope():
             key = fam.key("ns", "v1", "x")
         elif fam.per_version:
             key = fam.key("ns", "v1")
-        else:
-            key = fam.key("ns")
+        else:  # a namespace key, or one per id (an event id)
+            key = fam.key("ns") if fam.layout.count("{") == 1 else fam.key("ns", "x")
             assert not key.startswith(K.version_prefix("ns", "v1"))
         # Per-version keys live under the version prefix: deletion and pruning find them.
         assert key.startswith(K.version_prefix("ns", "v1")) == fam.per_version, fam.name
         layout = fam.layout.replace("{ns}", "ns").replace("{v}", "v1")
-        for entity in ("{customer}", "{item}", "{page}"):
+        for entity in ("{customer}", "{item}", "{page}", "{event_id}"):
             layout = layout.replace(entity, "x")
         assert key.decode() == layout
 

@@ -1,0 +1,179 @@
+"""The event schema: what a shop reports back (impressions, clicks, carts, purchases, offers).
+
+One :class:`Event` per thing that happened, validated per event so a batch with one bad event
+keeps the others (:func:`validate_batch` gives each rejected event its reason). The fields
+follow the usual interaction-event shape of Segment's e-commerce spec, AWS Personalize
+``PutEvents`` and Recombee: who (``customer_id`` or ``session_id``), what (``item_id`` or
+``item_ids``, ``offer_id``), which answer it follows (``recommendation_id``), where
+(``channel``), when (``timestamp``) and how much (``value``, in the shop's currency).
+
+Impressions also carry what the answer was made of (``model_version``, ``rung``,
+``experiment``, ``arm``, ``position``): outcomes that echo the ``recommendation_id`` are
+attributed to those (see ``training/online_report.py``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, Final, Literal, get_args
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+
+from recsys.data.ids import ID_PATTERN, MAX_ID_LENGTH
+
+EventType = Literal[
+    "impression",
+    "click",
+    "view",
+    "add_to_cart",
+    "purchase",
+    "return",
+    "offer_shown",
+    "offer_redeemed",
+]
+EVENT_TYPES: Final[tuple[str, ...]] = get_args(EventType)
+#: Types about one or more catalog items (they need ``item_id`` or ``item_ids``).
+ITEM_EVENTS: Final = frozenset({"impression", "click", "view", "add_to_cart", "purchase", "return"})
+#: Types about an offer (they need ``offer_id``).
+OFFER_EVENTS: Final = frozenset({"offer_shown", "offer_redeemed"})
+#: Most events in one ``POST /v1/events`` batch, and most items one event may name.
+MAX_BATCH: Final = 500
+MAX_ITEMS: Final = 100
+
+Id = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=MAX_ID_LENGTH)]
+Label = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:\-]{1,64}$")]
+_RECOMMENDATION_ID: Final = r"^[0-9a-f]{32}$"
+
+
+def new_recommendation_id() -> str:
+    """A fresh ``recommendation_id`` for an answer: a random UUID (RFC 9562 version 4) as 32
+    lowercase hex digits, e.g. ``"3f1c...e9"``; unique without coordination between
+    processes."""
+    return uuid.uuid4().hex
+
+
+class Event(BaseModel):
+    """One event as accepted by ``POST /v1/events`` (unknown fields are refused).
+
+    ``timestamp`` must carry a time zone (ISO 8601, ``...Z``); when absent, the time the
+    service received the event is used. ``value`` is money (purchase or return amount, offer
+    value) in the shop's currency, >= 0. Errors: pydantic's ``ValidationError`` (see
+    :func:`validate_event` for the one-line reason).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+    event_id: Id
+    event_type: EventType
+    customer_id: Id | None = None
+    session_id: Id | None = None
+    item_id: Id | None = None
+    item_ids: list[Id] | None = Field(None, min_length=1, max_length=MAX_ITEMS)
+    offer_id: Id | None = None
+    recommendation_id: Annotated[str, StringConstraints(pattern=_RECOMMENDATION_ID)] | None = None
+    channel: Label | None = None
+    timestamp: AwareDatetime | None = None
+    value: float | None = Field(None, ge=0, allow_inf_nan=False)
+    # What the answer was made of (on impressions; echoed by others at will).
+    model_version: Label | None = None
+    rung: Label | None = None
+    experiment: Label | None = None
+    arm: Label | None = None
+    position: int | None = Field(None, ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Event:
+        if self.customer_id is None and self.session_id is None:
+            raise ValueError("needs customer_id or session_id")
+        if self.item_id is not None and self.item_ids is not None:
+            raise ValueError("give item_id or item_ids, not both")
+        if self.event_type in ITEM_EVENTS and not self.items:
+            raise ValueError(f"a {self.event_type} event needs item_id or item_ids")
+        if self.event_type in OFFER_EVENTS and self.offer_id is None:
+            raise ValueError(f"an {self.event_type} event needs offer_id")
+        if self.event_type == "impression" and self.recommendation_id is None:
+            raise ValueError("an impression event needs the answer's recommendation_id")
+        return self
+
+    @property
+    def items(self) -> list[str]:
+        """The event's items, in order (``item_ids``, or ``[item_id]``, or none)."""
+        if self.item_ids is not None:
+            return list(self.item_ids)
+        return [] if self.item_id is None else [self.item_id]
+
+    def record(self, received_at: datetime) -> dict[str, Any]:
+        """The event as stored in the stream: JSON-ready, ``timestamp`` filled in (ISO 8601
+        UTC) and ``received_at`` added; absent fields left out."""
+        data = self.model_dump(mode="json", exclude_none=True)
+        when = self.timestamp or received_at
+        data["timestamp"] = when.astimezone(UTC).isoformat()
+        data["received_at"] = received_at.astimezone(UTC).isoformat()
+        return data
+
+
+_EVENT: Final = TypeAdapter(Event)
+
+
+def reason(exc: ValidationError) -> str:
+    """One line naming every problem of an event: ``"item_id: String should match ..."``."""
+    parts = []
+    for err in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in err["loc"])
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        parts.append(f"{where}: {msg}" if where else msg)
+    return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """An event refused with its reason; ``index`` is its position in the batch."""
+
+    index: int
+    event_id: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A batch split into valid events (with their batch positions) and rejected ones."""
+
+    valid: list[tuple[int, Event]]
+    rejected: list[Rejected]
+
+
+def validate_event(raw: object) -> Event | str:
+    """The event, or the one-line reason it is refused (never raises)."""
+    if not isinstance(raw, dict):
+        return f"an event is a JSON object, got {type(raw).__name__}"
+    try:
+        return _EVENT.validate_python(raw)
+    except ValidationError as exc:
+        return reason(exc)
+
+
+def validate_batch(raw_events: Sequence[object]) -> Checked:
+    """Each event of a batch validated on its own: valid ones kept in order, others with
+    their reasons (``event_id`` echoed when it is a string)."""
+    valid: list[tuple[int, Event]] = []
+    rejected: list[Rejected] = []
+    for index, raw in enumerate(raw_events):
+        checked = validate_event(raw)
+        if isinstance(checked, Event):
+            valid.append((index, checked))
+        else:
+            eid = raw.get("event_id") if isinstance(raw, dict) else None
+            rejected.append(Rejected(index, eid if isinstance(eid, str) else None, checked))
+    return Checked(valid, rejected)

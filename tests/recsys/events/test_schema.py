@@ -1,0 +1,141 @@
+"""The event schema: per-event validation with reasons, attribution ids, the ingest rows."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+
+from recsys.config import MatrixConfig
+from recsys.events import EVENT_TYPES, Event, new_recommendation_id, validate_batch
+from recsys.events.ingest import SCHEMA, ingest_frame, ingest_rows
+
+RID = "0123456789abcdef0123456789abcdef"
+
+
+def test_recommendation_ids_are_fresh_uuid4_hex():
+    made = {new_recommendation_id() for _ in range(1000)}
+    assert len(made) == 1000
+    assert all(re.fullmatch(r"[0-9a-f]{32}", r) and r[12] == "4" for r in made)
+    assert Event(
+        event_id="e",
+        event_type="impression",
+        session_id="s",
+        item_id="i",
+        recommendation_id=made.pop(),
+    ).recommendation_id
+
+
+@pytest.mark.parametrize(
+    ("event", "reason"),
+    [
+        ({"event_type": "view", "customer_id": "c", "item_id": "i"}, "event_id: Field required"),
+        (
+            {"event_id": "e", "event_type": "like", "customer_id": "c"},
+            "event_type: Input should be",
+        ),
+        (
+            {"event_id": "e", "event_type": "view", "item_id": "i"},
+            "needs customer_id or session_id",
+        ),
+        ({"event_id": "e", "event_type": "click", "customer_id": "c"}, "needs item_id or item_ids"),
+        (
+            {
+                "event_id": "e",
+                "event_type": "view",
+                "customer_id": "c",
+                "item_id": "i",
+                "item_ids": ["j"],
+            },
+            "not both",
+        ),
+        ({"event_id": "e", "event_type": "offer_shown", "customer_id": "c"}, "needs offer_id"),
+        (
+            {"event_id": "e", "event_type": "impression", "customer_id": "c", "item_ids": ["i"]},
+            "needs the answer's recommendation_id",
+        ),
+        (
+            {
+                "event_id": "e",
+                "event_type": "purchase",
+                "customer_id": "c",
+                "item_id": "i",
+                "value": -3,
+            },
+            "value: Input should be greater than or equal to 0",
+        ),
+        (
+            {
+                "event_id": "e",
+                "event_type": "view",
+                "customer_id": "c",
+                "item_id": "i",
+                "timestamp": "2024-01-01T10:00:00",
+            },
+            "timestamp: Input should have timezone info",
+        ),
+        (
+            {"event_id": "e", "event_type": "view", "customer_id": " c", "item_id": "i"},
+            "customer_id: String should match pattern",
+        ),
+        (
+            {
+                "event_id": "e",
+                "event_type": "view",
+                "customer_id": "c",
+                "item_id": "i",
+                "colour": "red",
+            },
+            "colour: Extra inputs are not permitted",
+        ),
+        ("not an object", "an event is a JSON object, got str"),
+    ],
+)
+def test_each_bad_event_gets_its_reason(event, reason):
+    good = {"event_id": "ok", "event_type": "view", "session_id": "s1", "item_id": "i1"}
+    checked = validate_batch([good, event, good | {"event_id": "ok2"}])
+    assert [i for i, _ in checked.valid] == [0, 2]
+    assert len(checked.rejected) == 1
+    bad = checked.rejected[0]
+    assert bad.index == 1 and reason in bad.reason, bad.reason
+    assert bad.event_id == (event.get("event_id") if isinstance(event, dict) else None)
+
+
+def test_record_fills_the_time_and_keeps_what_was_given():
+    received = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+    event = Event(
+        event_id="e1",
+        event_type="purchase",
+        customer_id="c1",
+        item_ids=["a", "b"],
+        value=30.0,
+        recommendation_id=RID,
+        timestamp="2024-03-01T13:30:00+02:00",
+    )  # type: ignore[arg-type]
+    record = event.record(received)
+    assert record["timestamp"] == "2024-03-01T11:30:00+00:00"
+    assert record["received_at"] == "2024-03-01T12:00:00+00:00"
+    assert record["item_ids"] == ["a", "b"] and "offer_id" not in record
+    untimed = Event(event_id="e2", event_type="view", session_id="s", item_id="a").record(received)
+    assert untimed["timestamp"] == "2024-03-01T12:00:00+00:00"
+
+
+def test_ingest_rows_split_items_and_value_and_train_vocabulary_knows_every_type():
+    record = Event(
+        event_id="e1", event_type="purchase", customer_id="c1", item_ids=["a", "b"], value=30.0
+    ).record(datetime(2024, 3, 1, 12, tzinfo=UTC))
+    offer = Event(event_id="e2", event_type="offer_shown", customer_id="c1", offer_id="o1").record(
+        datetime(2024, 3, 2, tzinfo=UTC)
+    )
+    frame = ingest_frame(ingest_rows(record, "1-0") + ingest_rows(offer, "2-0"))
+    assert list(frame.columns) == SCHEMA.names
+    assert frame["item_id"].tolist()[:2] == ["a", "b"] and pd.isna(frame["item_id"][2])
+    assert frame["value"].tolist()[:2] == [15.0, 15.0] and pd.isna(frame["value"][2])
+    assert frame["line"].tolist() == [0, 1, 0]
+    assert frame["timestamp"].tolist()[0] == pd.Timestamp("2024-03-01 12:00")
+    weights = MatrixConfig().event_weights
+    assert set(EVENT_TYPES) <= set(weights)
+    assert weights["impression"] == weights["offer_shown"] == weights["offer_redeemed"] == 0
+    assert weights["click"] > 0

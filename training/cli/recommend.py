@@ -1,0 +1,153 @@
+"""``recsys generate``, ``evaluate`` and ``train``: the recommender's jobs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from recsys.cli_options import (
+    ConfigFile,
+    Preset,
+    Quiet,
+)
+from training.cli.app import (
+    Cutoff,
+    Events,
+    Items,
+    K,
+    Metric,
+    Models,
+    TestDays,
+    _csv_list,
+    _job_config,
+    app,
+)
+from training.progress import Reporter
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the shop into.")],
+    kind: Annotated[
+        str,
+        typer.Option(
+            "--kind",
+            help="retail (repeat-heavy), marketplace (view-heavy) or ratings (no repeats).",
+        ),
+    ] = "retail",
+    customers: int = 2000,
+    items: Annotated[
+        int | None, typer.Option(help="Catalogue size [default: 500, 5000, 2000 by kind].")
+    ] = None,
+    days: Annotated[
+        int | None, typer.Option(help="Period in days [default: 180, 14, 365 by kind].")
+    ] = None,
+    seed: int = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Generate a synthetic shop with planted structure (deterministic for a seed)."""
+    from recsys.data.synthetic.shop import generate_shop
+
+    rep = Reporter(quiet)
+    with rep.step(f"Generating a {kind} shop of {customers:,} customers"):
+        shop = generate_shop(
+            customers=customers,
+            items=items,
+            days=days,
+            seed=seed,
+            kind=kind,  # type: ignore[arg-type]
+        )
+        paths = shop.write(out)
+    rep.info(
+        f"  {len(shop.items):,} items over {(shop.end - shop.start).days} days, "
+        f"{len(shop.events):,} events; files: " + ", ".join(str(p) for p in paths.values())
+    )
+
+
+@app.command()
+def evaluate(
+    events: Events,
+    items: Items = None,
+    models: Models = None,
+    k: K = None,
+    test_days: TestDays = None,
+    cutoff: Cutoff = None,
+    metric: Metric = None,
+    out: Annotated[Path, typer.Option("--out", help="Where to write CSV/Markdown/rejects.")] = Path(
+        "reports"
+    ),
+    bundle_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--bundle-out",
+            help="Also write the chosen model, fitted before the cutoff, as a servable bundle "
+            "whose manifest holds its holdout figures (DIR/<version>/).",
+        ),
+    ] = None,
+    top_n: Annotated[int, typer.Option("--top-n", min=1, max=500)] = 50,
+    preset: Preset = None,
+    config: ConfigFile = None,
+    quiet: Quiet = False,
+) -> None:
+    """Compare models side by side on one temporal split, on both protocols."""
+    from recsys.artifacts import ArtifactOptions
+    from training.evaluate import DEFAULT_MODELS, run_evaluation
+
+    cfg = _job_config(config, preset, k=k, test_days=test_days, cutoff=cutoff, metric=metric)
+    rep = Reporter(quiet)
+    job = run_evaluation(
+        events,
+        config=cfg,
+        models=_csv_list(models) or DEFAULT_MODELS,
+        items_path=items,
+        out_dir=out,
+        bundle_out=bundle_out,
+        artifacts=ArtifactOptions(top_n=top_n),
+        reporter=rep,
+    )
+    typer.echo(job.result.to_markdown())
+    if job.bundle_dir is not None:
+        typer.echo(str(job.bundle_dir))
+    rep.info("Wrote " + ", ".join(f"{name}: {path}" for name, path in job.outputs.items()))
+
+
+@app.command()
+def train(
+    events: Events,
+    out: Annotated[Path, typer.Option("--out", help="Bundle root; writes OUT/<version>/.")],
+    items: Items = None,
+    customers: Annotated[Path | None, typer.Option("--customers", help="Customers file.")] = None,
+    models: Models = None,
+    top_n: Annotated[int, typer.Option("--top-n", min=1, max=500)] = 50,
+    k: K = None,
+    test_days: TestDays = None,
+    cutoff: Cutoff = None,
+    metric: Metric = None,
+    no_eval: Annotated[
+        bool, typer.Option("--no-eval", help="Skip the holdout; train the first candidate.")
+    ] = False,
+    preset: Preset = None,
+    config: ConfigFile = None,
+    quiet: Quiet = False,
+) -> None:
+    """Validate, evaluate candidates, pick the best, retrain on all data, write a bundle."""
+    from recsys.artifacts import ArtifactOptions
+    from training.train import TrainOptions, run_training
+
+    cfg = _job_config(config, preset, k=k, test_days=test_days, cutoff=cutoff, metric=metric)
+    options = TrainOptions(
+        events=events,
+        out_dir=out,
+        items=items,
+        customers=customers,
+        candidates=tuple(_csv_list(models) or ()),
+        skip_evaluation=no_eval,
+        artifacts=ArtifactOptions(top_n=top_n),
+    )
+    rep = Reporter(quiet)
+    result = run_training(options, config=cfg, reporter=rep)
+    if result.evaluation is not None:
+        rep.text(result.evaluation.to_markdown())
+    typer.echo(str(result.bundle_dir))

@@ -1,0 +1,134 @@
+"""``recsys report online``: what the answers did, from exported events (attribution).
+
+Every answer carries a ``recommendation_id``; the impression event that reports it shown
+carries what the answer was made of (``channel``, ``rung``, ``model_version``, ``arm``), and
+later events that echo the id (click, add_to_cart, purchase) are attributed to it. Per
+channel x rung x model version x arm this gives impressions (answers shown), CTR, add-to-cart
+rate and conversion (shares of impressions followed by at least one such event), with Wilson
+score intervals (scipy ``binomtest(...).proportion_ci(method="wilson")``; Wilson 1927), and
+revenue per impression (attributed purchase value / impressions) with a percentile bootstrap
+interval (``scipy.stats.bootstrap``; Efron & Tibshirani 1993).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from recsys import columns as C
+from recsys.data.io import read_table
+from recsys.errors import DataError
+from recsys.events.ingest import EVENT_ID
+
+GROUPS: Final = ("channel", "rung", "model_version", "arm")
+RATES: Final = (("ctr", "click"), ("add_to_cart_rate", "add_to_cart"), ("conversion", "purchase"))
+UNKNOWN: Final = "(none)"
+CONFIDENCE: Final = 0.95
+
+
+def wilson(successes: int, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Wilson score interval of a proportion (NaNs when ``n`` is 0)."""
+    if n == 0:
+        return (float("nan"), float("nan"))
+    ci = stats.binomtest(successes, n).proportion_ci(confidence_level=confidence, method="wilson")
+    return (float(ci.low), float(ci.high))
+
+
+def bootstrap_mean(values: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Percentile bootstrap interval of a mean (2,000 resamples, seeded); a constant sample
+    gives its value twice."""
+    if len(values) == 0:
+        return (float("nan"), float("nan"))
+    if np.all(values == values[0]):
+        return (float(values[0]), float(values[0]))
+    res = stats.bootstrap(
+        (values,),
+        np.mean,
+        confidence_level=confidence,
+        n_resamples=2000,
+        method="percentile",
+        random_state=np.random.default_rng(0),
+    )
+    return (float(res.confidence_interval.low), float(res.confidence_interval.high))
+
+
+def load_exported(path: str | Path, since: pd.Timestamp | None = None) -> pd.DataFrame:
+    """The exported events (a folder of partitions or one file), from ``since`` on."""
+    frame = read_table(path)
+    missing = [
+        c for c in (EVENT_ID, C.EVENT_TYPE, "recommendation_id", C.TIMESTAMP) if c not in frame
+    ]
+    if missing:
+        raise DataError(f"{path}: not an events export (missing column(s) {missing})")
+    if since is not None:
+        frame = frame[pd.to_datetime(frame[C.TIMESTAMP]) >= since]
+    return frame.reset_index(drop=True)
+
+
+def online_report(events: pd.DataFrame) -> pd.DataFrame:
+    """One row per channel x rung x model_version x arm with impressions, attributed clicks,
+    carts, purchases and revenue, rates with ``*_low``/``*_high`` 95% intervals, and
+    ``revenue_per_impression`` with its interval. Outcomes whose ``recommendation_id`` was
+    never reported shown are not attributed (counted in ``unattributed`` of :func:`summary`).
+    """
+    shown = events[(events[C.EVENT_TYPE] == "impression") & events["recommendation_id"].notna()]
+    answers = shown.drop_duplicates("recommendation_id").set_index("recommendation_id")
+    keys = answers[list(GROUPS)].astype(object).where(answers[list(GROUPS)].notna(), UNKNOWN)
+    per = pd.DataFrame(index=answers.index).join(keys)
+    outcomes = events[events["recommendation_id"].isin(answers.index)]
+    for _, kind in RATES:
+        hit = outcomes.loc[outcomes[C.EVENT_TYPE] == kind, "recommendation_id"].unique()
+        per[kind] = per.index.isin(hit)
+    bought = outcomes[outcomes[C.EVENT_TYPE] == "purchase"]
+    revenue = bought.groupby("recommendation_id")["value"].sum(min_count=1)
+    per["revenue"] = revenue.reindex(per.index).fillna(0.0).to_numpy(dtype=float)
+    rows = []
+    for group, part in per.groupby(list(GROUPS), sort=True, dropna=False):
+        n = len(part)
+        row: dict[str, object] = dict(zip(GROUPS, group, strict=True)) | {"impressions": n}
+        for rate, kind in RATES:
+            k = int(part[kind].sum())
+            low, high = wilson(k, n)
+            row |= {f"{kind}s": k, rate: k / n, f"{rate}_low": low, f"{rate}_high": high}
+        values = part["revenue"].to_numpy(dtype=float)
+        low, high = bootstrap_mean(values)
+        row |= {
+            "revenue": float(values.sum()),
+            "revenue_per_impression": float(values.mean()),
+            "revenue_per_impression_low": low,
+            "revenue_per_impression_high": high,
+        }
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def summary(events: pd.DataFrame) -> dict[str, int]:
+    """Counts behind the report: events, impressions, and outcome events with and without a
+    reported impression."""
+    shown = set(events.loc[events[C.EVENT_TYPE] == "impression", "recommendation_id"].dropna())
+    outcome = events[events[C.EVENT_TYPE].isin([kind for _, kind in RATES])]
+    echo = outcome.drop_duplicates(EVENT_ID)
+    attributed = echo["recommendation_id"].isin(shown)
+    return {
+        "events": int(events[EVENT_ID].nunique()),
+        "impressions": len(shown),
+        "attributed": int(attributed.sum()),
+        "unattributed": int((~attributed).sum()),
+    }
+
+
+def write_report(table: pd.DataFrame, out: str | Path) -> Path:
+    """The report as CSV (``.csv``), Parquet (``.parquet``) or JSON records (else)."""
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".csv":
+        table.to_csv(path, index=False)
+    elif path.suffix == ".parquet":
+        table.to_parquet(path, index=False)
+    else:
+        table.to_json(path, orient="records", indent=2)
+    return path
