@@ -20,6 +20,7 @@ BENCHES = (
     "customers",
     "uplift",
     "allocation",
+    "quality",
 )
 
 
