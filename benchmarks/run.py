@@ -23,6 +23,7 @@ BENCHES = (
     "cluster",
     "events",
     "events_durability",
+    "quality",
 )
 #: Benchmarks whose module is not ``bench_<name>``.
 MODULES = {"events_durability": "check_events_durability"}
