@@ -123,6 +123,9 @@ def create_app(settings: Settings | None = None, *, dependencies: Sequence[Any] 
         docs_url=None,  # served with local assets by serving.routes.docs
         redoc_url=None,
         dependencies=list(dependencies),
+        telemetry=None
+        if conf.opentelemetry
+        else {"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.settings = conf
     app.state.metrics = metrics

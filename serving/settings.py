@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     # ~100k long-lived objects of the libraries and snapshots (each cost ~50 ms, several per
     # second under load). Off in tests that start many apps in one process.
     gc_freeze: bool = True
+    # FastAPI's built-in OpenTelemetry (request spans, metrics, logs). Off by default: the
+    # service exports Prometheus metrics itself, and the checks cost every request ~8 us
+    # even with no OpenTelemetry provider configured (benchmarks/bench_request_path.py).
+    opentelemetry: bool = False
 
     @field_validator("cors_origins", mode="before")
     @classmethod
