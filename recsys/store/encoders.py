@@ -263,11 +263,21 @@ class ManifestJson:
         return np.array([SINGLE], dtype=object), [orjson.dumps(ctx.bundle.manifest)]
 
 
+#: Significant digits kept of a float in a JSON row (a profile needs no more; it halves the
+#: bytes of a customer's profile in Redis).
+JSON_DIGITS: Final = 6
+
+
 def _json_ready(column: pd.Series) -> list[object]:
-    """A column as JSON values: NaN/NaT -> null, timestamps -> ISO 8601, numpy -> Python."""
+    """A column as JSON values: NaN/NaT -> null, timestamps -> ISO 8601 to the second, floats
+    to ``JSON_DIGITS`` significant digits, numpy -> Python."""
     missing = column.isna().to_numpy()
     if pd.api.types.is_datetime64_any_dtype(column.dtype):
-        values: list[object] = [v.isoformat() for v in column]
+        values: list[object] = [
+            v.floor("s").isoformat() if v is not pd.NaT else None for v in column
+        ]
+    elif pd.api.types.is_float_dtype(column.dtype):
+        values = [float(f"{v:.{JSON_DIGITS}g}") for v in column.tolist()]
     else:
         values = column.astype(object).tolist()
     return [None if m else v for v, m in zip(values, missing, strict=True)]
