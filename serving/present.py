@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from recsys.answers.ranking import Ranked
+from recsys.events.schema import new_recommendation_id
 from recsys.store.catalog_view import CatalogView
 from serving.metrics import SCOPE_VERSION_KEY
 
@@ -92,8 +93,18 @@ class ItemEncoder:
 
 
 def answer_response(request: Request, answer: Answer, **head: str) -> JSONBytes:
-    """``{**head, model_version, source, items}`` for a recommendation-like answer."""
+    """``{**head, model_version, source, recommendation_id, items}`` for a recommendation-like
+    answer. ``recommendation_id`` is new for every answer
+    (:func:`recsys.events.schema.new_recommendation_id`): events that echo it are attributed to
+    this answer (its version, rung, channel and positions)."""
     request.scope[SCOPE_VERSION_KEY] = answer.version
-    start = orjson.dumps({**head, "model_version": answer.version, "source": answer.source})
+    start = orjson.dumps(
+        {
+            **head,
+            "model_version": answer.version,
+            "source": answer.source,
+            "recommendation_id": new_recommendation_id(),
+        }
+    )
     items = answer.snapshot.encoder.items(answer.items)
     return JSONBytes(b"".join((start[:-1], b',"items":', items, b"}")))

@@ -58,6 +58,9 @@ class RecommendationsOut(_Out):
     customer_id: str
     model_version: str
     source: Source
+    recommendation_id: str = Field(
+        description="New for every answer; echo it in events (POST /v1/events) to attribute them."
+    )
     items: list[ItemOut]
 
 
@@ -68,6 +71,9 @@ class SimilarOut(_Out):
     item_id: str
     model_version: str
     source: Source
+    recommendation_id: str = Field(
+        description="New for every answer; echo it in events (POST /v1/events) to attribute them."
+    )
     items: list[ItemOut]
 
 
@@ -76,6 +82,9 @@ class SessionOut(_Out):
 
     model_version: str
     source: Source
+    recommendation_id: str = Field(
+        description="New for every answer; echo it in events (POST /v1/events) to attribute them."
+    )
     items: list[ItemOut]
 
 

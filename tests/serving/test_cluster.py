@@ -45,10 +45,15 @@ def _paths(bundle_dir) -> list[str]:
 
 
 def _answers(api: TestClient, paths: list[str]) -> list[tuple[int, str, object]]:
+    """(status, version header, body) per path; ``recommendation_id`` (new for every answer)
+    is checked for shape and left out of the comparison."""
     out = []
     for path in paths:
         response = api.get(path)
-        out.append((response.status_code, response.headers.get(VERSION_HEADER), response.json()))
+        body = response.json()
+        rid = body.pop("recommendation_id", None) if isinstance(body, dict) else None
+        assert rid is None or (len(rid) == 32 and int(rid, 16) >= 0)
+        out.append((response.status_code, response.headers.get(VERSION_HEADER), body))
     return out
 
 
@@ -83,7 +88,7 @@ def test_train_publish_serve_rollback_prune_on_a_cluster(
         client = api.app.state.service.reader.client  # type: ignore[attr-defined]
         assert isinstance(client, redis.asyncio.cluster.RedisCluster)
         assert not isinstance(client, MultiplexedRedis)
-        assert _answers(api, paths) == expected  # 240 answers, byte for byte the same JSON
+        assert _answers(api, paths) == expected  # 240 answers, the same JSON
         request_path = list(cluster_commands.commands)
         node = redis_cluster.node(redis_cluster.ports[0])
         assert len(request_path) >= len(paths)  # every request read the cluster

@@ -127,7 +127,7 @@ def test_session_recommendations_take_a_session_id(api: TestClient):
 
 
 def test_an_attributed_click_sent_to_the_api_shows_up_in_the_online_report(
-    api: TestClient, redis_client: redis.Redis, namespace: str, tmp_path, capsys
+    api: TestClient, redis_client: redis.Redis, redis_url: str, namespace: str, tmp_path, capsys
 ):
     from recsys.events import new_recommendation_id
     from training.cli import main
@@ -163,7 +163,8 @@ def test_an_attributed_click_sent_to_the_api_shows_up_in_the_online_report(
     ]
     assert api.post("/v1/events", json={"events": events}).json()["accepted"] == 3
     out, table = tmp_path / "events", tmp_path / "online.json"
-    assert main(["events", "export", "--out", str(out), "--namespace", namespace, "-q"]) == 0
+    export = ["events", "export", "--out", str(out), "--redis", redis_url, "--namespace", namespace]
+    assert main([*export, "-q"]) == 0
     assert main(["report", "online", "--events", str(out), "--out", str(table)]) == 0
     import json
 

@@ -16,6 +16,9 @@ def test_known_customer_gets_the_bundle_in_order_with_catalog_facts(api: TestCli
     assert r.status_code == 200
     assert r.headers["x-model-version"] == "v1"
     body = r.json()
+    rid = body.pop("recommendation_id")
+    assert len(rid) == 32 and int(rid, 16) >= 0  # new for every answer (attribution)
+    assert api.get(URL.format("c1"), params={"k": 3}).json()["recommendation_id"] != rid
     assert body == {
         "customer_id": "c1",
         "model_version": "v1",
