@@ -26,18 +26,14 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import orjson  # noqa: E402
 
-from benchmarks.bench_serving import _paths  # noqa: E402
+from benchmarks.bench_serving import _paths, publish_generated_shop  # noqa: E402
 from benchmarks.common import save  # noqa: E402
 from benchmarks.loadgen import LoadResult, _Conn, _one, closed_loop, run  # noqa: E402
 from benchmarks.servers import cpu_seconds, free_port, process, uvicorn_cmd, wait_http  # noqa: E402
-from recsys.config import Config  # noqa: E402
-from recsys.data.synthetic.shop import generate_shop  # noqa: E402
 from recsys.store import keys  # noqa: E402
 from recsys.store.connection import connect, resolve_redis_url  # noqa: E402
-from recsys.store.publish import publish  # noqa: E402
 from recsys.store.versions import unlink_matching  # noqa: E402
 from training.events import export_events  # noqa: E402
-from training.train import TrainOptions, run_training  # noqa: E402
 
 
 def _get(path: str) -> bytes:
@@ -126,20 +122,10 @@ def main(argv: list[str] | None = None) -> dict:
     n_writes = int(args.rate * args.seconds) // 10 + 1
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            shop = generate_shop(customers=args.customers, items=args.items, days=180, seed=1)
-            files = shop.write(Path(tmp) / "shop")
-            trained = run_training(
-                TrainOptions(
-                    events=files["events"],
-                    out_dir=Path(tmp) / "bundles",
-                    items=files["items"],
-                    candidates=("blend",),
-                    skip_evaluation=True,
-                ),
-                config=Config(),
+            bundle = publish_generated_shop(
+                client, namespace, Path(tmp), args.customers, args.items
             )
-            publish(trained.bundle_dir, client, namespace=namespace)
-            paths = _paths(trained.bundle_dir, 2000)
+            paths = _paths(bundle, 2000)
             customers = [p.split("/")[3] for p in paths]
             reads = [_get(p) for p in paths]
             writes = _batches(customers, n_writes, args.batch)

@@ -25,6 +25,7 @@ import statistics
 import tempfile
 import uuid
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
@@ -46,6 +47,27 @@ from recsys.store.connection import connect, resolve_redis_url  # noqa: E402
 from recsys.store.publish import publish  # noqa: E402
 from recsys.store.versions import unlink_matching  # noqa: E402
 from training.train import TrainOptions, run_training  # noqa: E402
+
+
+def publish_generated_shop(
+    client: Any, namespace: str, tmp: Path, customers: int, items: int
+) -> Path:
+    """Generate a retail shop (seed 1, 180 days), train the blend on it without evaluation,
+    publish it under ``namespace``; the bundle's directory."""
+    shop = generate_shop(customers=customers, items=items, days=180, seed=1)
+    files = shop.write(tmp / "shop")
+    trained = run_training(
+        TrainOptions(
+            events=files["events"],
+            out_dir=tmp / "bundles",
+            items=files["items"],
+            candidates=("blend",),
+            skip_evaluation=True,
+        ),
+        config=Config(),
+    )
+    publish(trained.bundle_dir, client, namespace=namespace)
+    return trained.bundle_dir
 
 
 def _paths(bundle: Path, n: int, seed: int = 0) -> list[str]:
@@ -75,20 +97,8 @@ def main(argv: list[str] | None = None) -> dict:
     client = connect(url)
     namespace = f"bench:{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory() as tmp:
-        shop = generate_shop(customers=args.customers, items=args.items, days=180, seed=1)
-        files = shop.write(Path(tmp) / "shop")
-        trained = run_training(
-            TrainOptions(
-                events=files["events"],
-                out_dir=Path(tmp) / "bundles",
-                items=files["items"],
-                candidates=("blend",),
-                skip_evaluation=True,
-            ),
-            config=Config(),
-        )
-        publish(trained.bundle_dir, client, namespace=namespace)
-        paths = _paths(trained.bundle_dir, 2000)
+        bundle = publish_generated_shop(client, namespace, Path(tmp), args.customers, args.items)
+        paths = _paths(bundle, 2000)
 
     env = {"RECSYS_REDIS_URL": url, "RECSYS_NAMESPACE": namespace, "RECSYS_API_KEYS": ""}
     svc_port, ref_port = free_port(), free_port()

@@ -100,33 +100,6 @@ def generate_cx_files(
     typer.echo(", ".join(str(p) for p in paths.values()))
 
 
-def report(
-    bundle: Annotated[
-        Path, typer.Option("--bundle", help="Directory with segments.parquet/.json.")
-    ],
-    out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("report.html"),
-    surveys: Annotated[
-        Path | None, typer.Option("--surveys", help="customer_id, timestamp, metric, score.")
-    ] = None,
-    tickets: Annotated[
-        Path | None,
-        typer.Option(
-            "--tickets",
-            help="ticket_id, customer_id, opened_at, first_response_at, resolved_at, contacts.",
-        ),
-    ] = None,
-    quiet: Quiet = False,
-) -> None:
-    """A self-contained HTML report: cohorts, CLV, RFM, clusters, churn, NPS/CSAT/CES, tickets."""
-    from training.report import run_report
-
-    rep = Reporter(quiet)
-    with rep.step(f"Writing {out}"):
-        result = run_report(bundle, out, surveys=surveys, tickets=tickets)
-    rep.info(f"  {result.figures} figures, {len(result.sections)} sections")
-    typer.echo(str(out))
-
-
 report_app = new_app(
     "report",
     "Reports: the CX report (--bundle), `online` (attribution).",
@@ -159,7 +132,13 @@ def report_group(
         return
     if bundle is None:
         raise typer.BadParameter("missing option", param_hint="'--bundle'")
-    report(bundle=bundle, out=out, surveys=surveys, tickets=tickets, quiet=quiet)
+    from training.report import run_report
+
+    rep = Reporter(quiet)
+    with rep.step(f"Writing {out}"):
+        result = run_report(bundle, out, surveys=surveys, tickets=tickets)
+    rep.info(f"  {result.figures} figures, {len(result.sections)} sections")
+    typer.echo(str(out))
 
 
 @report_app.command("online")
