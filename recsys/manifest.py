@@ -101,6 +101,9 @@ class Manifest(BaseModel):
     #: ``params`` (BG/NBD, Gamma-Gamma, RFM cut points, clusters, churn model); empty when the
     #: job computed none. Serving answers GET /v1/segments from it.
     segments: dict[str, Any] = Field(default_factory=dict)
+    #: The offer allocation (method, value, LP bound, budgets, rejected catalog rows); empty
+    #: when the job allocated none.
+    offers: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("version")
     @classmethod

@@ -37,6 +37,12 @@ def _examples(bundle: Path, base: str) -> list[str]:
         f"curl '{base}/v1/items/{item}/similar?k=5'",
         f"curl -X POST '{base}/v1/recommendations/session' -H 'content-type: application/json' "
         f'-d \'{{"item_ids": ["{item}"], "k": 5}}\'',
+        f"curl '{base}/v1/customers/{customer}/segment'",
+        f"curl '{base}/v1/customers/{customer}/offers?channel=email'",
+        f"curl '{base}/v1/segments'",
+        f"curl '{base}/v1/segments/rfm:champions/customers?limit=5'",
+        f"curl -H 'Accept: text/csv' '{base}/v1/segments/rfm:at-risk/customers'",
+        f"curl '{base}/v1/offers'",
         f"curl '{base}/v1/model'",
         f"curl '{base}/readyz'",
         f"open {base}/docs",
@@ -70,6 +76,7 @@ def demo(
         out_dir=dir / "bundles",
         items=paths["items"],
         customers=paths["customers"],
+        offers=paths["offers"],
     )
     result = run_training(options, config=Config(), reporter=rep)
     if result.evaluation is not None:

@@ -43,6 +43,7 @@ def offer_bundle_tables(
     redemptions: pd.DataFrame | None = None,
     contacts: pd.DataFrame | None = None,
     rejects_dir: str | Path | None = None,
+    as_of: pd.Timestamp | None = None,
 ) -> OfferArtifacts:
     """The extra bundle tables for ``tables`` (see :func:`recsys.offers.artifacts.offer_tables`).
 
@@ -52,11 +53,14 @@ def offer_bundle_tables(
     catalog = load_catalog(catalog_path) if catalog_path is not None else None
     if catalog is not None and len(catalog.rejects) and rejects_dir is not None:
         catalog.rejects.to_csv(Path(rejects_dir) / REJECTS_FILE, index=False)
+    cfg = offers_config(config)
+    if as_of is not None and cfg.as_of is None:
+        cfg = cfg.model_copy(update={"as_of": as_of.isoformat()})
     return offer_tables(
         tables,
         catalog,
         customers=customers,
-        config=offers_config(config),
+        config=cfg,
         redemptions=redemptions,
         contacts=contacts,
     )

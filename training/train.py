@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from recsys import columns as C
 from recsys.artifacts import ArtifactOptions, build_artifacts, staged_bundle
 from recsys.config import Config
 from recsys.customers.artifacts import segment_manifest, segment_popular, segment_tables
@@ -36,6 +37,7 @@ from recsys.evaluation.selection import relative_scores
 from recsys.manifest import Manifest, ProtocolFigures, RowCounts
 from recsys.models import MODELS, make_model
 from recsys.store.bundle import write_bundle_tables
+from training.offers import offer_bundle_tables
 from training.progress import Reporter
 
 #: Candidates compared by default; "blend" is repeat ranker + ALS (see recsys.models.blend).
@@ -61,11 +63,13 @@ class TrainOptions(BaseModel):
     #: Compute customer segments (RFM, clusters, churn, CLV), their member lists and
     #: per-segment popular lists into the bundle.
     segments: bool = True
+    #: An offer catalog: allocate its offers (eligibility, caps, budgets) into the bundle.
+    offers: Path | None = None
     artifacts: ArtifactOptions = Field(default_factory=ArtifactOptions)
 
     @property
     def inputs(self) -> list[Path]:
-        return [p for p in (self.events, self.items, self.customers) if p is not None]
+        return [p for p in (self.events, self.items, self.customers, self.offers) if p is not None]
 
 
 @dataclass(frozen=True)
@@ -279,6 +283,19 @@ def _train_into(
             )
             tables.update(segment_extra)
             manifest = manifest.model_copy(update={"segments": segments_entry, "notes": notes})
+    if options.offers is not None:
+        with rep.step(f"Allocating the offers of {options.offers}"):
+            allocated = offer_bundle_tables(
+                tables,
+                config,
+                options.offers,
+                customers=customers,
+                rejects_dir=options.out_dir,
+                # Offers active at the end of the data (its "now"), not at the wall clock.
+                as_of=pd.Timestamp(events[C.TIMESTAMP].max()),
+            )
+        tables.update(allocated.tables)  # its segments table adds the best-offer columns
+        manifest = manifest.model_copy(update={"offers": allocated.manifest})
     write_bundle_tables(tmp, manifest.to_json_dict(), **tables)
     if evaluation is not None:
         evaluation.to_csv(tmp / "evaluation.csv")

@@ -277,7 +277,10 @@ def _json_ready(column: pd.Series) -> list[object]:
             v.floor("s").isoformat() if v is not pd.NaT else None for v in column
         ]
     elif pd.api.types.is_float_dtype(column.dtype):
-        values = [float(f"{v:.{JSON_DIGITS}g}") for v in column.tolist()]
+        values = [
+            None if m else float(f"{v:.{JSON_DIGITS}g}")
+            for v, m in zip(column.tolist(), missing, strict=True)
+        ]
     else:
         values = column.astype(object).tolist()
     return [None if m else v for v, m in zip(values, missing, strict=True)]

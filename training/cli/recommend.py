@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from recsys import columns as C
 from recsys.cli_options import (
     ConfigFile,
     Preset,
@@ -60,6 +61,18 @@ def generate(
             kind=kind,  # type: ignore[arg-type]
         )
         paths = shop.write(out)
+        # Planted surveys (NPS/CSAT/CES) and support tickets for the CX report.
+        from recsys.customers.synthetic import generate_cx
+
+        cx = generate_cx(
+            shop.customers[C.CUSTOMER_ID].to_numpy(),
+            shop.start,
+            shop.end,
+            surveys=max(200, 3 * customers),
+            tickets=max(100, customers),
+            seed=seed,
+        )
+        paths.update(cx.write(out))
     rep.info(
         f"  {len(shop.items):,} items over {(shop.end - shop.start).days} days, "
         f"{len(shop.events):,} events; files: " + ", ".join(str(p) for p in paths.values())
@@ -119,6 +132,13 @@ def train(
     out: Annotated[Path, typer.Option("--out", help="Bundle root; writes OUT/<version>/.")],
     items: Items = None,
     customers: Annotated[Path | None, typer.Option("--customers", help="Customers file.")] = None,
+    offers: Annotated[
+        Path | None,
+        typer.Option("--offers", help="Offer catalog: allocate offers into the bundle."),
+    ] = None,
+    no_segments: Annotated[
+        bool, typer.Option("--no-segments", help="Skip RFM segments, churn and CLV.")
+    ] = False,
     models: Models = None,
     top_n: Annotated[int, typer.Option("--top-n", min=1, max=500)] = 50,
     k: K = None,
@@ -142,6 +162,8 @@ def train(
         out_dir=out,
         items=items,
         customers=customers,
+        offers=offers,
+        segments=not no_segments,
         candidates=tuple(_csv_list(models) or ()),
         skip_evaluation=no_eval,
         artifacts=ArtifactOptions(top_n=top_n),

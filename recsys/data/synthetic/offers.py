@@ -1,4 +1,4 @@
-"""The offers table: category and site-wide discounts, free shipping, bundles."""
+"""The offer catalog of a generated shop, in the format ``recsys offers --catalog`` reads."""
 
 from __future__ import annotations
 
@@ -7,70 +7,236 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from recsys import columns as C
-
-OFFER_ID: Final = "offer_id"
-TITLE: Final = "title"
-KIND: Final = "kind"
-DISCOUNT_PCT: Final = "discount_pct"
-CHANNELS: Final = "channels"
-STARTS: Final = "starts"
-ENDS: Final = "ends"
-MIN_SPEND: Final = "min_spend"
-
+#: Columns of the generated offer catalog: the format ``recsys offers --catalog`` reads
+#: (recsys.offers.catalog; list fields joined with ``|``).
 OFFER_COLUMNS: Final = (
-    OFFER_ID,
-    TITLE,
-    KIND,
-    C.CATEGORY,
-    DISCOUNT_PCT,
-    CHANNELS,
-    STARTS,
-    ENDS,
-    MIN_SPEND,
+    "offer_id",
+    "name",
+    "kind",
+    "value",
+    "cost_model",
+    "cost",
+    "margin",
+    "start",
+    "end",
+    "channels",
+    "segments",
+    "churn_bands",
+    "categories",
+    "min_basket",
+    "cap_per_customer",
+    "budget",
+    "budget_unit",
+    "priority",
+    "fallback",
 )
-OFFER_KINDS: Final = ("percent_off", "free_shipping", "bundle")
+OFFER_KINDS: Final = ("percent_off", "amount_off", "free_shipping", "gift", "points_multiplier")
 
 
 def make_offers(
     t0: pd.Timestamp, n_days: int, categories: list[str], rng: np.random.Generator
 ) -> pd.DataFrame:
-    """Ten plausible offers: category and site-wide discounts, free shipping, bundles.
+    """Ten plausible offers in the offer-catalog format: category and site-wide discounts,
+    free shipping, a gift, loyalty points, aimed at RFM segments and churn bands, with
+    budgets, and one fallback offer for customers nothing else suits.
 
-    Most run for 2-8 weeks inside the period; three are running at its end (the "now" of the
+    Most run for 2-8 weeks inside the period; four are running at its end (the "now" of the
     data) and last beyond it, so the current offers are never empty.
     """
-    picks = rng.choice(len(categories), size=min(6, len(categories)), replace=False).tolist()
+    picks = rng.choice(len(categories), size=min(4, len(categories)), replace=False).tolist()
     cat = [categories[i] for i in picks]
-    cat += [cat[0]] * (6 - len(cat))
-    specs = [  # kind, category, discount %, channels, min spend, title
-        ("percent_off", "", 10, "web,email", 50.0, "10% off orders over 50"),
-        ("percent_off", cat[0], 20, "web,email", 0.0, f"20% off {cat[0]}"),
-        ("percent_off", cat[1], 15, "email", 0.0, f"15% off {cat[1]} for subscribers"),
-        ("percent_off", cat[2], 25, "web", 30.0, f"25% off {cat[2]} over 30"),
-        ("free_shipping", "", 5, "web,email", 25.0, "Free shipping over 25"),
-        ("free_shipping", cat[3], 8, "web", 0.0, f"Free shipping on {cat[3]}"),
-        ("bundle", cat[4], 30, "web", 0.0, f"{cat[4]}: buy 2, get the 3rd free"),
-        ("bundle", cat[5], 15, "web,email", 0.0, f"{cat[5]} bundle: 2 for 15% less"),
-        ("percent_off", "", 5, "email", 0.0, "Welcome back: 5% off"),
-        ("percent_off", cat[0], 40, "web,email", 20.0, f"Clearance: 40% off {cat[0]}"),
+    cat += [cat[0]] * (4 - len(cat))
+    # kind, value, cost model, cost, channels, segments, churn bands, category, min basket,
+    # budget, budget unit, priority, fallback, name
+    specs = [
+        (
+            "percent_off",
+            10,
+            "basket_share",
+            0.10,
+            "web|email",
+            "",
+            "",
+            "",
+            50.0,
+            5000.0,
+            "money",
+            1.0,
+            False,
+            "10% off orders over 50",
+        ),
+        (
+            "percent_off",
+            20,
+            "basket_share",
+            0.20,
+            "web|email",
+            "",
+            "",
+            cat[0],
+            0.0,
+            3000.0,
+            "money",
+            1.0,
+            False,
+            f"20% off {cat[0]}",
+        ),
+        (
+            "amount_off",
+            5,
+            "fixed",
+            5.0,
+            "email",
+            "At Risk|Can't Lose Them|About To Sleep",
+            "high|medium",
+            "",
+            20.0,
+            400.0,
+            "redemptions",
+            2.0,
+            False,
+            "5 off: we miss you",
+        ),
+        (
+            "free_shipping",
+            4.5,
+            "fixed",
+            4.5,
+            "web|app",
+            "",
+            "",
+            "",
+            25.0,
+            800.0,
+            "redemptions",
+            1.0,
+            True,
+            "Free shipping over 25",
+        ),
+        (
+            "percent_off",
+            15,
+            "basket_share",
+            0.15,
+            "email",
+            "Champions|Loyal Customers",
+            "",
+            cat[1],
+            0.0,
+            2000.0,
+            "money",
+            1.5,
+            False,
+            f"15% off {cat[1]} for our best customers",
+        ),
+        (
+            "gift",
+            8,
+            "fixed",
+            3.0,
+            "web|email",
+            "New Customers|Promising",
+            "",
+            "",
+            30.0,
+            300.0,
+            "redemptions",
+            1.0,
+            False,
+            "A gift with your second order",
+        ),
+        (
+            "points_multiplier",
+            2,
+            "basket_share",
+            0.02,
+            "app|web",
+            "",
+            "",
+            "",
+            0.0,
+            None,
+            "money",
+            0.5,
+            False,
+            "Double loyalty points",
+        ),
+        (
+            "percent_off",
+            25,
+            "basket_share",
+            0.25,
+            "web",
+            "",
+            "",
+            cat[2],
+            30.0,
+            1500.0,
+            "money",
+            1.0,
+            False,
+            f"25% off {cat[2]} over 30",
+        ),
+        (
+            "amount_off",
+            10,
+            "fixed",
+            10.0,
+            "email",
+            "Hibernating|Lost",
+            "high",
+            "",
+            40.0,
+            200.0,
+            "redemptions",
+            1.0,
+            False,
+            "10 off to come back",
+        ),
+        (
+            "percent_off",
+            40,
+            "basket_share",
+            0.40,
+            "web|email",
+            "",
+            "",
+            cat[3],
+            20.0,
+            1000.0,
+            "money",
+            0.8,
+            False,
+            f"Clearance: 40% off {cat[3]}",
+        ),
     ]
     n = len(specs)
     starts = rng.integers(0, max(n_days - 14, 1), n)
     ends = starts + rng.integers(14, 57, n)
-    current = np.array([0, 1, 4])
+    current = np.array([0, 2, 3, 4])
     starts[current] = np.maximum(n_days - rng.integers(10, 40, len(current)), 0)
     ends[current] = n_days + rng.integers(14, 60, len(current))
+    columns = list(zip(*specs, strict=True))
     return pd.DataFrame(
         {
-            OFFER_ID: pd.array([f"OF{i + 1:02d}" for i in range(n)], dtype="str"),
-            TITLE: pd.array([s[5] for s in specs], dtype="str"),
-            KIND: pd.array([s[0] for s in specs], dtype="str"),
-            C.CATEGORY: pd.array([s[1] for s in specs], dtype="str"),
-            DISCOUNT_PCT: np.array([s[2] for s in specs], dtype=np.float64),
-            CHANNELS: pd.array([s[3] for s in specs], dtype="str"),
-            STARTS: t0 + pd.to_timedelta(starts, unit="D"),
-            ENDS: t0 + pd.to_timedelta(ends, unit="D"),
-            MIN_SPEND: np.array([s[4] for s in specs], dtype=np.float64),
+            "offer_id": [f"OF{i + 1:02d}" for i in range(n)],
+            "name": list(columns[13]),
+            "kind": list(columns[0]),
+            "value": np.array(columns[1], dtype=np.float64),
+            "cost_model": list(columns[2]),
+            "cost": np.array(columns[3], dtype=np.float64),
+            "margin": 0.3,
+            "start": (t0 + pd.to_timedelta(starts, unit="D")).strftime("%Y-%m-%dT%H:%M:%S"),
+            "end": (t0 + pd.to_timedelta(ends, unit="D")).strftime("%Y-%m-%dT%H:%M:%S"),
+            "channels": list(columns[4]),
+            "segments": list(columns[5]),
+            "churn_bands": list(columns[6]),
+            "categories": list(columns[7]),
+            "min_basket": np.array(columns[8], dtype=np.float64),
+            "cap_per_customer": 1,
+            "budget": pd.array(columns[9], dtype="Float64"),
+            "budget_unit": list(columns[10]),
+            "priority": np.array(columns[11], dtype=np.float64),
+            "fallback": list(columns[12]),
         }
-    )
+    )[list(OFFER_COLUMNS)]

@@ -96,10 +96,9 @@ class Shop:
     customers:
         ``customer_id, signup_date, country, email_opt_in, price_sensitivity``.
     offers:
-        ``offer_id, title, kind, category, discount_pct, channels, starts, ends, min_spend``.
-        ``kind`` is one of :data:`OFFER_KINDS`; ``category`` is empty for site-wide offers;
-        ``discount_pct`` is in (0, 90] (for ``free_shipping``, the typical saving on a basket);
-        ``channels`` is comma-joined (``"web,email"``). Some offers run past ``end``.
+        An offer catalog (:data:`~recsys.data.synthetic.offers.OFFER_COLUMNS`, the format
+        ``recsys offers --catalog`` reads): ten offers aimed at RFM segments and churn bands,
+        with budgets and one fallback offer; some run past ``end``.
     truth:
         Indexed by ``customer_id``: ``taste_group`` (int), ``preferred_categories``
         (comma-joined category names), ``repeat_habit`` (bool), ``price_sensitivity``.

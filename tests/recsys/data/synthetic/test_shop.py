@@ -198,3 +198,12 @@ def test_retail_has_a_large_share_of_repeat_purchases() -> None:
 def test_an_unknown_kind_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="kind == 'shoe', must be one of retail, marketplace"):
         generate_shop(kind="shoe")  # type: ignore[arg-type]
+
+
+def test_the_offer_catalog_loads_with_no_rejects(tmp_path, tiny: Shop) -> None:
+    from recsys.offers.catalog import load_catalog
+
+    catalog = load_catalog(tiny.write(tmp_path)["offers"])
+    assert catalog.n_rows == len(catalog.offers) == 10 and catalog.rejects.empty
+    assert sum(offer.fallback for offer in catalog.offers) == 1
+    assert {offer.kind for offer in catalog.offers} >= {"percent_off", "amount_off", "gift"}
