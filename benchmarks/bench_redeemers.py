@@ -97,9 +97,12 @@ def load(folder: Path) -> dict[str, pd.DataFrame]:
     desc = pd.read_csv(folder / "campaign_descriptions.csv.gz", parse_dates=["start_date"])
     tables = {"events": events, "descriptions": desc}
     for name in ("campaigns", "coupons", "coupon_redemptions"):
-        # Read as text: a missing product id would turn the column into floats ("123.0").
-        frame = pd.read_csv(folder / f"{name}.csv.gz", dtype=str)
-        tables[name] = frame.dropna(subset=[c for c in frame.columns if c.endswith("_id")])
+        # Ids as integer text: coupons.csv.gz writes two product ids as "9e+05", which makes
+        # the column float ("9676830.0") and would match no transaction's product.
+        frame = pd.read_csv(folder / f"{name}.csv.gz")
+        ids = [c for c in frame.columns if c.endswith("_id")]
+        frame = frame.dropna(subset=ids)
+        tables[name] = frame.astype({c: "int64" for c in ids}).astype({c: str for c in ids})
     return tables
 
 
