@@ -24,6 +24,7 @@ BENCHES = (
     "events",
     "events_durability",
     "quality",
+    "redeemers",
 )
 #: Benchmarks whose module is not ``bench_<name>``.
 MODULES = {"events_durability": "check_events_durability"}
