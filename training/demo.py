@@ -38,7 +38,7 @@ def _examples(bundle: Path, base: str) -> list[str]:
         f"curl -X POST '{base}/v1/recommendations/session' -H 'content-type: application/json' "
         f'-d \'{{"item_ids": ["{item}"], "k": 5}}\'',
         f"curl '{base}/v1/customers/{customer}/segment'",
-        f"curl '{base}/v1/customers/{customer}/offers?channel=email'",
+        f"curl '{base}/v1/customers/{customer}/offers?channel=web'",
         f"curl '{base}/v1/segments'",
         f"curl '{base}/v1/segments/rfm:champions/customers?limit=5'",
         f"curl -H 'Accept: text/csv' '{base}/v1/segments/rfm:at-risk/customers'",
