@@ -52,7 +52,7 @@ class Offers:
 
     def __init__(self, service: Service, catalogs: OfferCatalogs) -> None:
         self.service = service
-        self.reader: StoreReader = service.reader
+        self.reader: StoreReader = service.lists_reader
         self.catalogs = catalogs
 
     async def _live(self, endpoint: str) -> Context:
@@ -90,11 +90,13 @@ class Offers:
         except STORE_FAILURES as exc:
             raise self._failed("offers", exc) from None
 
-    async def _start(self, endpoint: str, sort: str, cursor: str | None) -> tuple[str, int]:
+    async def _start(
+        self, endpoint: str, sort: str, cursor: str | None, list_id: str
+    ) -> tuple[str, int]:
         """The version and offset a page request reads (a cursor names both)."""
         if cursor is None:
             return (await self._live(endpoint)).version, 0
-        version, cursor_sort, offset = decode_cursor(cursor)
+        version, cursor_sort, offset = decode_cursor(cursor, list_id)
         if cursor_sort != sort:
             raise ApiError(422, "invalid_cursor", "query.cursor: not a cursor of this list")
         try:
@@ -133,24 +135,28 @@ class Offers:
 
     async def offer_audience(self, offer_id: str, limit: int, cursor: str | None) -> Page:
         """A page of ``limit`` customers allocated ``offer_id``, best first."""
-        version, offset = await self._start("offer_audience", OFFER_SORT, cursor)
+        version, offset = await self._start("offer_audience", OFFER_SORT, cursor, offer_id)
         await self._check_offer(version, offer_id)
         try:
             rows, more = await self.reader.offer_audience(version, offer_id, offset, limit)
         except STORE_FAILURES as exc:
             raise self._failed("offer_audience", exc) from None
-        next_cursor = encode_cursor(version, OFFER_SORT, offset + len(rows)) if more else None
+        next_cursor = (
+            encode_cursor(version, OFFER_SORT, offset + len(rows), offer_id) if more else None
+        )
         return Page(version, rows, next_cursor)
 
     async def item_audience(self, item_id: str, limit: int, cursor: str | None) -> Page:
         """A page of ``limit`` customers most likely to buy ``item_id``."""
-        version, offset = await self._start("item_audience", ITEM_SORT, cursor)
+        version, offset = await self._start("item_audience", ITEM_SORT, cursor, item_id)
         await self._check_item(version, item_id)
         try:
             rows, more = await self.reader.item_audience(version, item_id, offset, limit)
         except STORE_FAILURES as exc:
             raise self._failed("item_audience", exc) from None
-        next_cursor = encode_cursor(version, ITEM_SORT, offset + len(rows)) if more else None
+        next_cursor = (
+            encode_cursor(version, ITEM_SORT, offset + len(rows), item_id) if more else None
+        )
         return Page(version, rows, next_cursor)
 
     async def offer_csv(self, offer_id: str) -> tuple[str, AsyncIterator[bytes]]:

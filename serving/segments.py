@@ -20,6 +20,8 @@ from typing import Any, Literal
 
 import orjson
 
+from recsys.errors import ConfigError
+from recsys.store.keys import check_version
 from recsys.store.reader import StoreReader
 from serving.errors import ApiError
 from serving.service import STORE_FAILURES, Service
@@ -39,24 +41,30 @@ class Page:
     next_cursor: str | None
 
 
-def encode_cursor(version: str, sort: str, offset: int) -> str:
-    """An opaque cursor naming the version, the sort order and where the next page starts."""
-    raw = orjson.dumps({"v": version, "s": sort, "o": offset})
+def encode_cursor(version: str, sort: str, offset: int, list_id: str) -> str:
+    """An opaque cursor naming the version, the list (segment, offer or item), the sort order
+    and where the next page starts."""
+    raw = orjson.dumps({"v": version, "l": list_id, "s": sort, "o": offset})
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[str, str, int]:
-    """``(version, sort, offset)`` of a cursor; ApiError 422 when it is not one of ours."""
+def decode_cursor(cursor: str, list_id: str) -> tuple[str, str, int]:
+    """``(version, sort, offset)`` of a cursor of the list ``list_id``; ApiError 422
+    ``invalid_cursor`` when it is not one this API gave for that list."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         doc = orjson.loads(raw)
-        version, sort, offset = doc["v"], doc["s"], doc["o"]
-        if not (isinstance(version, str) and isinstance(sort, str) and isinstance(offset, int)):
+        version, listed, sort, offset = doc["v"], doc["l"], doc["s"], doc["o"]
+        if not (isinstance(version, str) and isinstance(sort, str) and type(offset) is int):
             raise TypeError
         if offset < 0:
             raise ValueError
-    except (binascii.Error, ValueError, TypeError, KeyError):
-        raise ApiError(422, "invalid_cursor", "query.cursor: not a cursor this API gave") from None
+        check_version(version)  # ConfigError: not a version id at all
+    except (binascii.Error, ValueError, TypeError, KeyError, ConfigError):
+        message = "query.cursor: not a cursor this API gave"
+        raise ApiError(422, "invalid_cursor", message) from None
+    if listed != list_id:
+        raise ApiError(422, "invalid_cursor", "query.cursor: a cursor of another list")
     return version, sort, offset
 
 
@@ -65,7 +73,7 @@ class Segments:
 
     def __init__(self, service: Service) -> None:
         self.service = service
-        self.reader: StoreReader = service.reader
+        self.reader: StoreReader = service.lists_reader
 
     async def _live_version(self, endpoint: str) -> tuple[str, dict[str, Any]]:
         """The active version and its manifest; 503 when Redis cannot be read (lists have
@@ -115,7 +123,7 @@ class Segments:
         version, manifest = await self._live_version("segment_customers")
         offset = 0
         if cursor is not None:
-            version, cursor_sort, offset = decode_cursor(cursor)
+            version, cursor_sort, offset = decode_cursor(cursor, segment)
             if cursor_sort != sort:
                 raise ApiError(
                     422,
@@ -131,7 +139,7 @@ class Segments:
             self.service.record_failure("segment_customers", exc)
             raise ApiError(503, "unavailable", f"reading the segment failed: {exc}") from None
         rows = [{"customer_id": c, **(p or {})} for c, p in zip(ids, profiles, strict=True)]
-        next_cursor = encode_cursor(version, sort, offset + len(ids)) if more else None
+        next_cursor = encode_cursor(version, sort, offset + len(ids), segment) if more else None
         return Page(version, rows, next_cursor)
 
     async def _manifest_of(self, version: str) -> dict[str, Any]:
@@ -148,8 +156,15 @@ class Segments:
             )
         return manifest
 
-    async def csv(self, segment: str, sort: SortKey) -> tuple[str, AsyncIterator[bytes]]:
-        """(version, CSV chunks): every customer of ``segment``, a header line first."""
+    async def csv(
+        self, segment: str, sort: SortKey, cursor: str | None = None
+    ) -> tuple[str, AsyncIterator[bytes]]:
+        """(version, CSV chunks): every customer of ``segment``, a header line first.
+
+        The CSV is always the whole segment: a ``cursor`` is still checked (422 when it is
+        not one of this list) but not followed."""
+        if cursor is not None:
+            decode_cursor(cursor, segment)
         version, manifest = await self._live_version("segment_customers")
         self._check_segment(version, manifest, segment)
         first = await self._rows(version, segment, sort, 0)

@@ -105,6 +105,9 @@ class Service:
         # Snapshots (catalog, popular lists: up to megabytes) may come over their own
         # connection, so a load never queues the request path's small reads behind it.
         self.snapshots = Snapshots(loader or reader, on_load=self._snapshot_loaded)
+        # Marketing lists (pages of up to 1,000 profiles) read over that connection too, with
+        # its longer timeout, off the recommendation path's connection.
+        self.lists_reader = loader or reader
         self.clock = clock
         self._pointer: str | None = None
         self._pointer_expires = -math.inf

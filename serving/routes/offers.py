@@ -22,6 +22,7 @@ from serving.schemas import (
     OfferAudienceOut,
     OffersOut,
 )
+from serving.segments import decode_cursor
 from serving.settings import Settings
 
 OfferId = Annotated[
@@ -144,6 +145,8 @@ def router(settings: Settings) -> APIRouter:
         (``next_cursor``); with ``Accept: text/csv`` the whole audience streams as CSV."""
         lists = Offers(service, _catalogs(request))
         if accept is not None and "text/csv" in accept:
+            if query.cursor is not None:  # the CSV is the whole audience; still check it
+                decode_cursor(query.cursor, offer_id)
             version, chunks = await lists.offer_csv(offer_id)
             return _csv_response(request, version, chunks, f"offer-{offer_id}")
         page = await lists.offer_audience(offer_id, query.limit, query.cursor)
@@ -170,6 +173,8 @@ def router(settings: Settings) -> APIRouter:
         highest (then by score), a page at a time; CSV with ``Accept: text/csv``."""
         lists = Offers(service, _catalogs(request))
         if accept is not None and "text/csv" in accept:
+            if query.cursor is not None:  # the CSV is the whole audience; still check it
+                decode_cursor(query.cursor, item_id)
             version, chunks = await lists.item_csv(item_id)
             return _csv_response(request, version, chunks, "item-audience")
         page = await lists.item_audience(item_id, query.limit, query.cursor)

@@ -80,7 +80,7 @@ def router(settings: Settings) -> APIRouter:
         with ``Accept: text/csv`` the whole segment streams as CSV."""
         lists = Segments(service)
         if accept is not None and "text/csv" in accept:
-            version, chunks = await lists.csv(segment, query.sort)
+            version, chunks = await lists.csv(segment, query.sort, query.cursor)
             request.scope[SCOPE_VERSION_KEY] = version
             filename = segment.replace(":", "-")
             return StreamingResponse(

@@ -6,11 +6,13 @@ The tiny shop of conftest has three profiled customers; the paging tests publish
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 from pathlib import Path
 
 import numpy as np
+import orjson
 import pandas as pd
 import pytest
 import redis
@@ -157,6 +159,25 @@ def test_a_cursor_reads_its_own_version_until_it_is_pruned(
             params={"limit": 10, "cursor": first["next_cursor"]},
         )
         assert_error(gone, 410, "cursor_expired")
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"v": "a b", "l": "rfm:champions", "s": "clv", "o": 3},  # not a version id
+        {"v": "../x", "l": "rfm:champions", "s": "clv", "o": 3},
+        {"v": "v1", "l": "rfm:champions", "s": "clv", "o": True},  # a boolean offset
+        {"v": "v1", "l": "rfm:champions", "s": "clv", "o": -1},
+        {"v": "v1", "l": "rfm:lost", "s": "clv", "o": 1},  # another segment's cursor
+        {"v": "v1", "s": "clv", "o": 1},  # no list
+    ],
+)
+def test_a_forged_cursor_is_422_in_json_and_csv(api: TestClient, doc: dict) -> None:
+    cursor = base64.urlsafe_b64encode(orjson.dumps(doc)).decode().rstrip("=")
+    url = f"{SEGMENTS}/rfm:champions/customers"
+    assert_error(api.get(url, params={"cursor": cursor}), 422, "invalid_cursor")
+    csv_answer = api.get(url, params={"cursor": cursor}, headers={"Accept": "text/csv"})
+    assert_error(csv_answer, 422, "invalid_cursor")
 
 
 def test_csv_streams_the_whole_segment(big_shop) -> None:
