@@ -37,6 +37,7 @@ from recsys.evaluation.selection import relative_scores
 from recsys.manifest import Manifest, ProtocolFigures, RowCounts
 from recsys.models import MODELS, make_model
 from recsys.store.bundle import write_bundle_tables
+from training.offers import REJECTS_FILE as OFFER_REJECTS_FILE
 from training.offers import offer_bundle_tables
 from training.progress import Reporter
 
@@ -294,6 +295,10 @@ def _train_into(
                 # Offers active at the end of the data (its "now"), not at the wall clock.
                 as_of=pd.Timestamp(events[C.TIMESTAMP].max()),
             )
+        rejected = int(allocated.manifest.get("rejected_offers", 0))
+        if rejected:
+            where = options.out_dir / OFFER_REJECTS_FILE
+            rep.info(f"  {rejected} offer catalog row(s) rejected; reasons in {where}")
         tables.update(allocated.tables)  # its segments table adds the best-offer columns
         manifest = manifest.model_copy(update={"offers": allocated.manifest})
     write_bundle_tables(tmp, manifest.to_json_dict(), **tables)

@@ -208,7 +208,24 @@ def load_catalog(path: str | Path) -> Catalog:
             raise DataError(f"cannot read offer catalog {p}: {exc}") from None
         if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
             raise DataError(f"offer catalog {p} must be a JSON list of objects")
+        _check_columns(p, {str(k) for r in data for k in r})
         return validate_offers(data)
     frame = read_table(p)
+    _check_columns(p, {str(c) for c in frame.columns})
     records = [{str(k): v for k, v in r.items()} for r in frame.astype(object).to_dict("records")]
     return validate_offers(records)
+
+
+def _check_columns(path: Path, found: set[str]) -> None:
+    """DataError naming a missing required column or an unknown one (a misspelt optional
+    column such as ``budgt`` would otherwise be ignored and its offers left unlimited)."""
+    fields = Offer.model_fields
+    required = [name for name, f in fields.items() if f.is_required()]
+    missing = [name for name in required if name not in found]
+    if missing:
+        raise DataError(f"offer catalog {path} has no column {missing[0]!r}; found {sorted(found)}")
+    unknown = sorted(found - set(fields))
+    if unknown:
+        raise DataError(
+            f"offer catalog {path}: unknown column(s) {unknown}; the known ones are {list(fields)}"
+        )

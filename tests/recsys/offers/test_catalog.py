@@ -70,3 +70,20 @@ def test_json_catalog(tmp_path):
     path.write_text('{"not": "a list"}')
     with pytest.raises(DataError, match="list of objects"):
         load_catalog(path)
+
+
+def test_a_catalog_file_with_a_missing_or_unknown_column_is_refused(tmp_path) -> None:
+    import pytest
+
+    from recsys.errors import DataError
+    from recsys.offers.catalog import load_catalog
+
+    good = "offer_id,kind,value,budget\nOF1,percent_off,10,100\n"
+    (tmp_path / "good.csv").write_text(good)
+    assert len(load_catalog(tmp_path / "good.csv").offers) == 1
+    (tmp_path / "renamed.csv").write_text(good.replace("offer_id", "promo_code"))
+    with pytest.raises(DataError, match="has no column 'offer_id'; found"):
+        load_catalog(tmp_path / "renamed.csv")
+    (tmp_path / "typo.csv").write_text(good.replace("budget", "budgt"))
+    with pytest.raises(DataError, match=r"unknown column\(s\) \['budgt'\]"):
+        load_catalog(tmp_path / "typo.csv")
