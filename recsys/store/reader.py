@@ -45,7 +45,6 @@ RANKED_CUSTOMER_FIELDS: frozenset[bytes] = CUSTOMER.names_of_kind(Kind.RANKED_LI
 _SIMILAR = ITEM.fields[K.FIELD_SIMILAR.decode()].raw_name
 _PROFILE_FIELD = CUSTOMER.fields[K.FIELD_PROFILE.decode()]
 _PROFILE = _PROFILE_FIELD.raw_name
-_PAGE = SEGMENT_PAGE.value
 _OFFERS_FIELD = CUSTOMER.fields[K.FIELD_OFFERS.decode()]
 _OFFERS = _OFFERS_FIELD.raw_name
 
@@ -297,23 +296,8 @@ class StoreReader:
 
         An unknown segment or sort, or an offset past the end, gives ``([], False)``.
         """
-        first, last = offset // PAGE_SIZE, (offset + limit) // PAGE_SIZE  # last: one past
-        pipe = self.client.pipeline(transaction=False)
-        for page in range(first, last + 1):
-            pipe.get(K.segment_page_key(self.namespace, version, page_id(segment, sort, page)))
-        raws = await self._call("a segment list", pipe.execute())
-        members: list[str] = []
-        for raw in raws:
-            if raw is None:
-                break
-            page_members = _PAGE.decode(raw) if _PAGE is not None else []
-            if not isinstance(page_members, list):
-                raise StoreError(f"corrupt segment list page of {segment!r}: not a JSON array")
-            members.extend(str(m) for m in page_members)
-        start = offset - first * PAGE_SIZE
-        chunk = members[start : start + limit]
-        more = len(members) > start + limit
-        return chunk, more
+        members, more = await self._pages(SEGMENT_PAGE, version, segment, sort, offset, limit)
+        return [str(m) for m in members], more
 
     async def profiles(
         self, version: str, customer_ids: Sequence[str]
@@ -347,27 +331,35 @@ class StoreReader:
         )
         return None if raw is None else _object_of(raw, OFFER_CATALOG.decode_value, "offers")
 
-    async def _row_pages(
+    async def _pages(
         self, family: Any, version: str, group: str, sort: str, offset: int, limit: int
-    ) -> tuple[list[dict[str, Any]], bool]:
-        """Rows ``offset .. offset + limit`` of a paged list (one round trip: its 1-2 pages)
-        and whether more follow; ``([], False)`` for an unknown list or past the end."""
-        columns = family.value.encoder.columns  # each stored row: these columns' values
-        first, last = offset // PAGE_SIZE, (offset + limit) // PAGE_SIZE
+    ) -> tuple[list[Any], bool]:
+        """Entries ``offset .. offset + limit`` of a paged list (:func:`page_id`; one round
+        trip: its 1-2 stored pages) and whether more follow; ``([], False)`` for an unknown
+        list or past the end. StoreError for a page that is not a JSON array."""
+        first, last = offset // PAGE_SIZE, (offset + limit) // PAGE_SIZE  # last: one past
         pipe = self.client.pipeline(transaction=False)
         for page in range(first, last + 1):
             pipe.get(family.key(self.namespace, version, page_id(group, sort, page)))
         raws = await self._call(f"a {family.name}", pipe.execute())
-        rows: list[dict[str, Any]] = []
+        entries: list[Any] = []
         for raw in raws:
             if raw is None:
                 break
-            page_rows = family.decode_value(raw)
-            if not isinstance(page_rows, list):
+            page_entries = family.decode_value(raw)
+            if not isinstance(page_entries, list):
                 raise StoreError(f"corrupt {family.name} of {group!r}: not a JSON array")
-            rows.extend(dict(zip(columns, row, strict=False)) for row in page_rows)
+            entries.extend(page_entries)
         start = offset - first * PAGE_SIZE
-        return rows[start : start + limit], len(rows) > start + limit
+        return entries[start : start + limit], len(entries) > start + limit
+
+    async def _row_pages(
+        self, family: Any, version: str, group: str, sort: str, offset: int, limit: int
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """Rows of a paged list as dicts of the encoder's columns (see :meth:`_pages`)."""
+        columns = family.value.encoder.columns  # each stored row: these columns' values
+        rows, more = await self._pages(family, version, group, sort, offset, limit)
+        return [dict(zip(columns, row, strict=False)) for row in rows], more
 
     async def offer_audience(
         self, version: str, offer_id: str, offset: int, limit: int
