@@ -9,8 +9,6 @@ is gone).
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from typing import Any
@@ -18,12 +16,12 @@ from typing import Any
 from recsys.offers.answer import OfferAnswer, OfferCatalog, offer_answer
 from recsys.store.reader import StoreReader
 from serving.errors import ApiError
+from serving.present import CSV_PAGE, csv_line
 from serving.segments import Page, decode_cursor, encode_cursor
 from serving.service import STORE_FAILURES, Context, Service
 
 OFFER_SORT = "value"
 ITEM_SORT = "top"
-_CSV_PAGE = 1000
 _CACHE_SIZE = 3
 
 
@@ -175,20 +173,14 @@ class Offers:
 
     @staticmethod
     async def _csv(read: Any, version: str, group: str, header: list[str]) -> AsyncIterator[bytes]:
-        yield _csv_line(header)
+        yield csv_line(header)
         offset = 0
         while True:
-            rows, more = await read(version, group, offset, _CSV_PAGE)
+            rows, more = await read(version, group, offset, CSV_PAGE)
             if rows:
                 yield b"".join(
-                    _csv_line(["" if r.get(k) is None else r[k] for k in header]) for r in rows
+                    csv_line(["" if r.get(k) is None else r[k] for k in header]) for r in rows
                 )
             offset += len(rows)
             if not more:
                 break
-
-
-def _csv_line(values: list[Any]) -> bytes:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerow(values)
-    return out.getvalue().encode()

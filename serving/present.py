@@ -8,6 +8,8 @@ request; items are joined from JSON fragments made once per version (:class:`Ite
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -108,3 +110,14 @@ def answer_response(request: Request, answer: Answer, **head: str) -> JSONBytes:
     )
     items = answer.snapshot.encoder.items(answer.items)
     return JSONBytes(b"".join((start[:-1], b',"items":', items, b"}")))
+
+
+#: Rows read per round trip while a list streams as CSV.
+CSV_PAGE = 1000
+
+
+def csv_line(values: list[Any]) -> bytes:
+    """One CSV record (RFC 4180 quoting, ``\n`` line end) as UTF-8 bytes."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(values)
+    return out.getvalue().encode()

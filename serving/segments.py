@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import csv
-import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -24,12 +22,12 @@ from recsys.errors import ConfigError
 from recsys.store.keys import check_version
 from recsys.store.reader import StoreReader
 from serving.errors import ApiError
+from serving.present import CSV_PAGE, csv_line
 from serving.service import STORE_FAILURES, Service
 
 SortKey = Literal["clv", "churn_risk"]
 #: Profile columns shown first in a CSV export (any others follow, in stored order).
 CSV_FIRST = ("customer_id", "rfm_segment", "cluster", "cluster_name", "churn_band")
-_CSV_PAGE = 1000
 
 
 @dataclass(frozen=True)
@@ -176,10 +174,10 @@ class Segments:
                     keys = {k: None for row in rows for k in row}
                     header = [k for k in CSV_FIRST if k in keys]
                     header += [k for k in keys if k not in header]
-                    yield _csv_line(header)
-                yield b"".join(_csv_line([_cell(row.get(k)) for k in header]) for row in rows)
+                    yield csv_line(header)
+                yield b"".join(csv_line([_cell(row.get(k)) for k in header]) for row in rows)
                 offset += len(rows)
-                if len(rows) < _CSV_PAGE:
+                if len(rows) < CSV_PAGE:
                     break
                 rows = await self._rows(version, segment, sort, offset)
 
@@ -188,16 +186,10 @@ class Segments:
     async def _rows(
         self, version: str, segment: str, sort: str, offset: int
     ) -> list[dict[str, Any]]:
-        ids, _ = await self.reader.segment_members(version, segment, sort, offset, _CSV_PAGE)
+        ids, _ = await self.reader.segment_members(version, segment, sort, offset, CSV_PAGE)
         profiles = await self.reader.profiles(version, ids) if ids else []
         return [{"customer_id": c, **(p or {})} for c, p in zip(ids, profiles, strict=True)]
 
 
 def _cell(value: Any) -> Any:
     return "" if value is None else value
-
-
-def _csv_line(values: list[Any]) -> bytes:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerow(values)
-    return out.getvalue().encode()
