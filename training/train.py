@@ -299,6 +299,8 @@ def _train_into(
         if rejected:
             where = options.out_dir / OFFER_REJECTS_FILE
             rep.info(f"  {rejected} offer catalog row(s) rejected; reasons in {where}")
+        for warning in allocated.manifest.get("warnings", []):
+            rep.warn(f"  {warning}")
         tables.update(allocated.tables)  # its segments table adds the best-offer columns
         manifest = manifest.model_copy(update={"offers": allocated.manifest})
     write_bundle_tables(tmp, manifest.to_json_dict(), **tables)
