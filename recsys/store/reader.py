@@ -184,6 +184,20 @@ class StoreReader:
         StoreError if the pointer holds something that is not a version id (corrupt store).
         """
         raw = await self._call("the active version", self.client.get(K.active_key(self.namespace)))
+        return self._pointer(raw)
+
+    async def active_and_experiments(self) -> tuple[str | None, bytes | None]:
+        """The active version (as :meth:`active_version`) and the stored running experiments
+        (family ``running_experiments``, raw; None when none run), in one round trip (a
+        pipeline of two GETs). Decode the latter with
+        :func:`recsys.experiments.registry.decode_running`."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.get(K.active_key(self.namespace))
+        pipe.get(K.running_experiments_key(self.namespace))
+        raw, running = await self._call("the active version", pipe.execute())
+        return self._pointer(raw), running
+
+    def _pointer(self, raw: bytes | None) -> str | None:
         if raw is None:
             return None
         try:
