@@ -34,16 +34,30 @@ class Assignment:
 class RunningExperiments:
     """The running experiments as last read, indexed by unit kind (one per kind at most)."""
 
-    __slots__ = ("_by_unit", "_raw")
+    __slots__ = ("_by_unit", "_missing", "_raw")
 
     def __init__(self) -> None:
         self._raw: bytes | None = None
         self._by_unit: dict[str, Experiment] = {}
+        self._missing: frozenset[str] = frozenset()
 
     @property
     def versions(self) -> set[str]:
         """Every version a running experiment serves."""
         return {v for e in self._by_unit.values() for v in e.versions}
+
+    def keep(self, present: set[str], checked: set[str]) -> None:
+        """Record which of the ``checked`` arm versions still exist: the units of an arm whose
+        version vanished (deleted behind the protection's back) get the active version, with
+        one log line when that starts."""
+        missing = frozenset(checked - present)
+        if missing - self._missing:
+            logger.error(
+                "experiment arm version(s) %s no longer exist: their units get the active "
+                "version (stop the experiment)",
+                ", ".join(sorted(missing - self._missing)),
+            )
+        self._missing = missing
 
     def update(self, raw: bytes | None) -> bool:
         """Take the stored value (None: none running); True when it changed. A corrupt value
@@ -71,5 +85,7 @@ class RunningExperiments:
             experiment = self._by_unit.get(unit) if unit_id is not None else None
             if experiment is not None and unit_id is not None:
                 arm: Arm = assign(experiment, unit_id)
+                if arm.version in self._missing:
+                    return None
                 return Assignment(experiment.name, arm.arm, arm.version)
         return None

@@ -149,7 +149,9 @@ class Service:
         ttl = self.settings.version_cache_seconds
         if not fresh and ttl > 0 and now < self._pointer_expires:
             return self._pointer
-        version, running = await self.reader.active_and_experiments()
+        arms = self.experiments.versions  # checked to exist, with the pointer
+        version, running, present = await self.reader.active_and_experiments(sorted(arms))
+        self.experiments.keep(present, arms)
         if self.experiments.update(running):  # keep every arm's snapshot (and the active's)
             room = max(3, len(self.experiments.versions) + 2)
             self.snapshots.size = self.reader.cache_size = room
