@@ -14,7 +14,6 @@ from collections import Counter
 import httpx
 import pytest
 import redis
-from fastapi.testclient import TestClient
 
 from recsys.events.recommendation_id import Attribution, parse_recommendation_id
 from recsys.experiments import assign, make_experiment, parse_arms
