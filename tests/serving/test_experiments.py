@@ -175,10 +175,12 @@ def test_a_running_uvicorn_process_sees_start_and_stop_within_the_cache_interval
     base = f"http://127.0.0.1:{port}"
     where = ["--redis", redis_url, "--namespace", namespace]
 
+    http = httpx.Client(base_url=base, timeout=5)
+
     def arms_now() -> Counter[str]:
         got: Counter[str] = Counter()
         for n in range(200):
-            r = httpx.get(f"{base}{URL.format(f'p{n}')}", params={"k": 1}, timeout=5)
+            r = http.get(URL.format(f"p{n}"), params={"k": 1})
             assert r.status_code == 200
             body = r.json()
             assert r.headers["x-model-version"] == body["model_version"]
@@ -209,5 +211,6 @@ def test_a_running_uvicorn_process_sees_start_and_stop_within_the_cache_interval
         time.sleep(0.6)
         assert arms_now() == Counter({"None:v2": 200})
     finally:
+        http.close()
         proc.terminate()
         proc.wait(timeout=15)
