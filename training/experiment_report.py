@@ -68,7 +68,7 @@ class ExperimentReport:
     def to_json(self) -> dict[str, Any]:
         def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
             rows = frame.to_dict(orient="records")
-            return [{k: _plain(v) for k, v in row.items()} for row in rows]
+            return [{str(k): _plain(v) for k, v in row.items()} for row in rows]
 
         return {
             "experiment": self.experiment.to_json(),

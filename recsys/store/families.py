@@ -316,8 +316,8 @@ EXPERIMENT: Final = KeyFamily(
     value=Field(
         "value",
         Kind.JSON,
-        'JSON object `{"name", "unit": "customer"|"session", "arms": [{"arm", "version", '
-        '"weight"}], "status": "running"|"stopped", "started_at", "stopped_at", '
+        'JSON object `{"name", "unit": customer or session, "arms": [{"arm", "version", '
+        '"weight"}], "status": running or stopped, "started_at", "stopped_at", '
         '"kept_protected": [versions protected before it started]}`',
     ),
 )
@@ -327,8 +327,8 @@ RUNNING_EXPERIMENTS: Final = KeyFamily(
     K.running_experiments_key,
     "{ns}:experiments:running",
     "The running experiments' records in one value (name -> record), so the service reads "
-    "them in the same round trip as the pointer, once per version-cache interval. Rewritten "
-    "with the records and `{ns}:protected` in one MULTI by start and stop.",
+    "them in the same round trip as the pointer, once per version-cache interval. Start and "
+    "stop rewrite it (with the records and `{ns}:protected`) under the publish lock.",
     value=Field("value", Kind.JSON, "JSON object: experiment name -> its record (as above)"),
 )
 #: Every family, in publish order for the per-version ones (entities first, so the small

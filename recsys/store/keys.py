@@ -20,6 +20,9 @@ Layout (see ``docs/storage-format.md``)::
     {ns}:v:{version}:offers        STRING  JSON offer catalog (with budget left, fallbacks)
     {ns}:v:{version}:oa:{page}     STRING  a page of an offer's audience (JSON rows)
     {ns}:v:{version}:ia:{page}     STRING  a page of an item's audience (JSON rows)
+    {ns}:experiments               ZSET    every experiment started -> start time
+    {ns}:experiment:{name}         STRING  JSON record of one experiment
+    {ns}:experiments:running       STRING  JSON records of the running experiments
 
 No key carries a hash tag and no code path sends a multi-key command, so every key may live in
 any Redis Cluster slot. Namespaces and versions are restricted to a safe alphabet (no braces,
