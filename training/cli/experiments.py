@@ -126,6 +126,11 @@ def report(
     except ValueError:
         raise ConfigError(f"--since {since!r} is not a date (expected e.g. 2024-01-31)") from None
     result = experiment_report(load_exported(events, start_at), experiment)
+    if result.arms["units"].sum() == 0:
+        Reporter(quiet).info(
+            f"  no impression of {name} in {events}: impressions must echo the answers' "
+            "recommendation_id"
+        )
     if out is not None:
         write_experiment_report(result, out)
         Reporter(quiet).info(f"  wrote {out}")
