@@ -315,7 +315,7 @@ class Service:
         return self._answer(endpoint, ctx, source, items)
 
     async def session(
-        self, item_ids: Sequence[str], k: int, *, session_id: str | None = None
+        self, item_ids: Sequence[str], k: int, session_id: str | None = None
     ) -> Answer:
         """Suggestions for an anonymous session: the blended similar lists of its items.
 

@@ -58,7 +58,7 @@ def router(settings: Settings, models: RequestModels) -> APIRouter:
         items or out-of-stock ones, ignores unknown ids, and tops up from popular items.
         """
         b: SessionIn = body
-        answer = await service.session(b.item_ids, b.k, session_id=b.session_id)
+        answer = await service.session(b.item_ids, b.k, b.session_id)
         return answer_response(request, answer)
 
     return api
