@@ -320,7 +320,6 @@ class Service:
         """Suggestions for an anonymous session: the blended similar lists of its items.
 
         The session's own items never appear; unknown ids are ignored; popular items top up.
-        ``session_id`` puts the request in a running session experiment's arm.
         """
         endpoint = "session"
         ctx = await self.context(endpoint, session=session_id)
