@@ -63,22 +63,23 @@ class Offers:
         self.service.record_failure(endpoint, exc)
         return ApiError(503, "unavailable", f"reading offers failed: {exc}")
 
-    async def for_customer(self, customer_id: str, channel: str) -> tuple[str, OfferAnswer]:
-        """(version, the customer's offers on ``channel``). While Redis cannot be read, the
-        fallback offer of the last catalog read (503 when none was)."""
+    async def for_customer(self, customer_id: str, channel: str) -> tuple[Context, OfferAnswer]:
+        """(the answering context: version, experiment arm; the customer's offers on
+        ``channel``). While Redis cannot be read, the fallback offer of the last catalog read
+        (503 when none was)."""
         endpoint = "customer_offers"
-        ctx = await self.service.context(endpoint)
+        ctx = await self.service.context(endpoint, customer=customer_id)
         if ctx.live:
             try:
                 catalog = await self.catalogs.get(self.reader, ctx.version)
                 stored = await self.reader.customer_offers(ctx.version, customer_id)
-                return ctx.version, offer_answer(stored, catalog, channel)
+                return ctx, offer_answer(stored, catalog, channel)
             except STORE_FAILURES as exc:
                 self.service.record_failure(endpoint, exc)
         cached = self.catalogs.cached(ctx.version)
         if cached is None:
             raise ApiError(503, "unavailable", "Redis cannot be read and no offers were loaded")
-        return ctx.version, offer_answer(None, cached, channel)
+        return ctx, offer_answer(None, cached, channel)
 
     async def catalog(self) -> tuple[str, list[dict[str, Any]]]:
         """(version, every offer of its catalog with ``budget_left``)."""

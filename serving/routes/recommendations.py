@@ -46,7 +46,7 @@ def router(settings: Settings, models: RequestModels) -> APIRouter:
             exclude=frozenset(q.exclude),
             include_purchased=q.include_purchased,
         )
-        return answer_response(request, answer, customer_id=customer_id)
+        return answer_response(request, answer, channel=q.channel, customer_id=customer_id)
 
     @api.post("/recommendations/session", response_model=SessionOut)
     async def session_recommendations(
@@ -58,7 +58,7 @@ def router(settings: Settings, models: RequestModels) -> APIRouter:
         items or out-of-stock ones, ignores unknown ids, and tops up from popular items.
         """
         b: SessionIn = body
-        answer = await service.session(b.item_ids, b.k)
+        answer = await service.session(b.item_ids, b.k, b.session_id)
         return answer_response(request, answer)
 
     return api
