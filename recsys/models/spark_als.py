@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -120,31 +121,38 @@ def spark_session(master: str, conf: dict[str, str] | None = None) -> Iterator[A
     """A SparkSession for one fit, stopped on exit when this call started it.
 
     An already active session in this process (the caller's, e.g. a notebook on a cluster)
-    is used as is and left running; ``master`` and ``conf`` then do not apply. The Spark UI is
-    off and Arrow carries the pandas <-> Spark transfers.
+    is used as is and left running; ``master`` and ``conf`` then do not apply. The Spark UI
+    and console progress bars are off and Arrow carries the pandas <-> Spark transfers.
+    Raises :class:`ConfigError` when pyspark or Java is missing.
     """
     _require_spark()
-    from pyspark.sql import SparkSession
+    with warnings.catch_warnings():
+        # pyspark warns on import and on every pandas transfer when pandas is newer than the
+        # versions it tested; the transfers here (int/float columns, float arrays) are plain.
+        warnings.filterwarnings("ignore", "PySpark does not yet", FutureWarning)
+        warnings.filterwarnings("ignore", "The copy keyword", module="pyspark")
+        from pyspark.sql import SparkSession
 
-    active = SparkSession.getActiveSession()
-    if active is not None:
-        yield active
-        return
-    builder = (
-        SparkSession.builder.master(master)
-        .appName("recsys-spark-als")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .config("spark.sql.shuffle.partitions", "4")
-    )
-    for key, value in (conf or {}).items():
-        builder = builder.config(key, value)
-    session = builder.getOrCreate()
-    session.sparkContext.setLogLevel("ERROR")
-    try:
-        yield session
-    finally:
-        session.stop()
+        active = SparkSession.getActiveSession()
+        if active is not None:
+            yield active
+            return
+        builder = (
+            SparkSession.builder.master(master)
+            .appName("recsys-spark-als")
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+            .config("spark.sql.shuffle.partitions", "4")
+        )
+        for key, value in (conf or {}).items():
+            builder = builder.config(key, value)
+        session = builder.getOrCreate()
+        session.sparkContext.setLogLevel("ERROR")
+        try:
+            yield session
+        finally:
+            session.stop()
 
 
 def _to_numpy(frame: Any, n: int, rank: int) -> np.ndarray:
@@ -221,7 +229,9 @@ class SparkALSRecommender(FactorRecommender):
     regularization:
         Spark's ``regParam``. Spark scales it by each customer's (item's) number of rated
         pairs (ALS-WR, Zhou et al. 2008) where implicit does not, so the same number is a far
-        stronger penalty here; 0.05 on the generated shops matches ``als``'s 1.0 in recall.
+        stronger penalty here. On the generated test shop (800 customers x 200 items, last
+        30 days held out, rank 32, 15 sweeps) 0.2 matched ``als``'s 1.0 in recall@10
+        (ratio 1.00 on new items and on all purchases; 0.05 gave 0.92 and 0.98).
     alpha:
         Confidence scaling of the matrix weights. Spark's confidence is ``1 + alpha * w``
         (Hu et al.'s form) where implicit's is ``alpha * w``; the matrix ``w`` (event
@@ -255,7 +265,7 @@ class SparkALSRecommender(FactorRecommender):
     def __init__(
         self,
         factors: int = 64,
-        regularization: float = 0.05,
+        regularization: float = 0.2,
         alpha: float = 0.2,
         iterations: int = 15,
         random_state: int | None = 0,

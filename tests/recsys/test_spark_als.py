@@ -45,7 +45,7 @@ HAS_PYSPARK = importlib.util.find_spec("pyspark") is not None
 #: regParam is scaled per row count (ALS-WR), so its number is smaller (see the model doc).
 RANK, SWEEPS = 32, 15
 ALS_PARAMS = {"factors": RANK, "iterations": SWEEPS, "regularization": 1.0, "alpha": 0.2}
-SPARK_PARAMS = {"factors": RANK, "iterations": SWEEPS, "regularization": 0.05, "alpha": 0.2}
+SPARK_PARAMS = {"factors": RANK, "iterations": SWEEPS, "regularization": 0.2, "alpha": 0.2}
 
 
 # --------------------------------------------------------------------------- no Spark needed
