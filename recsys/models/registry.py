@@ -35,6 +35,11 @@ def is_model(name: str) -> bool:
     return name in MODELS or name in OPTIONAL_MODELS
 
 
+def model_names() -> list[str]:
+    """Every registered and optional model name, sorted."""
+    return sorted([*MODELS, *OPTIONAL_MODELS])
+
+
 def model_class(name: str) -> type[Recommender]:
     """The class of a registered or optional model; ``ConfigError`` for an unknown name."""
     if name in MODELS:
@@ -43,8 +48,7 @@ def model_class(name: str) -> type[Recommender]:
         module, attr = OPTIONAL_MODELS[name].split(":")
         cls: type[Recommender] = getattr(importlib.import_module(module), attr)
         return cls
-    available = sorted([*MODELS, *OPTIONAL_MODELS])
-    raise ConfigError(f"unknown model {name!r}; available: {available}")
+    raise ConfigError(f"unknown model {name!r}; available: {model_names()}")
 
 
 def make_model(name: str, **params: Any) -> Recommender:

@@ -85,7 +85,7 @@ def factors_by_index(ids: np.ndarray, vectors: np.ndarray, n: int, rank: int) ->
     whose shape is not ``(len(ids), rank)``.
     """
     ids = np.asarray(ids, dtype=np.int64)
-    vectors = np.asarray(vectors, dtype=np.float32).reshape(len(ids), -1) if len(ids) else vectors
+    vectors = np.asarray(vectors, dtype=np.float32)
     out = np.zeros((n, rank), dtype=np.float32)
     if not len(ids):
         return out
@@ -172,7 +172,8 @@ class SparkALS:
     ``fit(user_items)`` starts (or joins) a SparkSession, fits, sets ``user_factors`` and
     ``item_factors`` (numpy, ``float32``, rows by matrix index) and stops the session it
     started. ``checkpoint_dir_`` is the directory Spark checkpointed into; a temporary one is
-    deleted after the fit.
+    deleted after the fit. In a caller's active session the fit sets that session's
+    checkpoint directory.
     """
 
     def __init__(self, params: dict[str, Any]) -> None:
@@ -302,6 +303,11 @@ class SparkALSRecommender(FactorRecommender):
             raise ConfigError(f"{self.name}: master == {self.master!r}, must be a Spark URL")
         if self.checkpoint_dir is not None and not isinstance(self.checkpoint_dir, str):
             raise ConfigError(f"{self.name}: checkpoint_dir must be a path string or None")
+        if self.checkpoint_dir is None and not self.master.startswith("local"):
+            raise ConfigError(
+                f"{self.name}: master {self.master!r} is a cluster: give checkpoint_dir on a "
+                "file system every executor reaches (hdfs://, s3a://, a shared mount)"
+            )
         if self.spark_conf is not None and not isinstance(self.spark_conf, dict):
             raise ConfigError(f"{self.name}: spark_conf must be a mapping of strings")
 

@@ -94,6 +94,11 @@ def test_factors_with_foreign_or_repeated_ids_are_refused(ids, message):
         factors_by_index(np.array(ids), np.ones((2, 3)), n=5, rank=3)
 
 
+def test_factors_of_the_wrong_rank_are_refused():
+    with pytest.raises(ModelFitError, match=r"shape \(2, 4\), expected \(2, 3\)"):
+        factors_by_index(np.array([0, 1]), np.ones((2, 4)), n=5, rank=3)
+
+
 def test_spark_als_is_optional_and_never_a_default_candidate():
     assert "spark-als" not in MODELS and "spark-als" not in DEFAULT_CANDIDATES
     assert model_class("spark-als") is SparkALSRecommender
@@ -109,6 +114,8 @@ def test_bad_spark_parameters_are_refused_before_spark(small_shop):
         make_model("spark-als", checkpoint_interval=0).fit(data)
     with pytest.raises(ConfigError, match="master"):
         make_model("spark-als", master="").fit(data)
+    with pytest.raises(ConfigError, match="give checkpoint_dir on a file system"):
+        make_model("spark-als", master="spark://head:7077").fit(data)
 
 
 @pytest.mark.skipif(HAS_PYSPARK, reason="pyspark is installed: the missing-extra path is moot")
