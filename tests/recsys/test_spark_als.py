@@ -45,6 +45,7 @@ HAS_PYSPARK = importlib.util.find_spec("pyspark") is not None
 #: regParam is scaled per row count (ALS-WR), so its number is smaller (see the model doc).
 RANK, SWEEPS = 32, 15
 ALS_PARAMS = {"factors": RANK, "iterations": SWEEPS, "regularization": 1.0, "alpha": 0.2}
+ALL_PURCHASES = {"k": 8, "include_purchased": "true"}
 SPARK_PARAMS = {"factors": RANK, "iterations": SWEEPS, "regularization": 0.2, "alpha": 0.2}
 
 
@@ -139,12 +140,13 @@ def shop_data(small_shop):
 
 
 @pytest.mark.spark
-def test_fit_and_export_on_local2(spark_ready, shop_data, record_property):
+def test_fit_and_export_on_local2(spark_ready, shop_data, record_property, capsys):
     start = time.perf_counter()
     model = make_model("spark-als", **SPARK_PARAMS).fit(shop_data)
     seconds = time.perf_counter() - start
     record_property("spark_fit_seconds", seconds)
-    print(f"spark-als fit + export on local[2]: {seconds:.1f} s", shop_data.matrix.shape)
+    with capsys.disabled():  # reported, not asserted (a shared machine's timings are noisy)
+        print(f"\nspark-als fit + export, {shop_data.matrix.shape}: {seconds:.1f} s")
 
     n_users, n_items = shop_data.matrix.shape
     assert model.user_factors_.shape == (n_users, RANK)
@@ -174,8 +176,10 @@ def test_checkpoint_dir_is_set_and_used(spark_ready, shop_data, tmp_path):
         "spark-als", factors=8, iterations=4, checkpoint_interval=2, checkpoint_dir=str(ckpt)
     ).fit(shop_data)
     assert model.estimator_.checkpoint_dir_ == str(ckpt)
-    # Spark makes one directory per context under the checkpoint dir when it is set.
-    assert [p.is_dir() for p in ckpt.iterdir()] == [True]
+    # One directory per Spark context, holding the factors ALS checkpointed (every 2 sweeps;
+    # Spark keeps the latest and deletes the earlier ones).
+    (context,) = ckpt.iterdir()
+    assert list(context.glob("rdd-*/part-*")), sorted(p.name for p in context.rglob("*"))
 
 
 @pytest.mark.spark
@@ -226,4 +230,7 @@ def test_exported_model_is_trained_published_and_served(
             body = r.json()
             assert body["model_version"] == result.version and body["source"] == "personal"
             assert [i["item_id"] for i in body["items"]] == _expected(result.bundle_dir, cid, 8)
+        # The all-purchases answer (buy-again blended in by the usual artifacts) too.
+        r = api.get(f"/v1/customers/{customers[0]}/recommendations", params=ALL_PURCHASES)
+        assert r.status_code == 200 and r.json()["items"], r.text
         assert api.get("/v1/model").json()["manifest"]["chosen_model"] == "spark-als"
