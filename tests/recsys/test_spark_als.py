@@ -156,6 +156,10 @@ def test_fit_and_export_on_local2(spark_ready, shop_data, record_property, capsy
     rated = np.diff(shop_data.matrix.indptr) > 0
     assert (np.abs(model.user_factors_[rated]).sum(axis=1) > 0).all()
     assert not np.abs(model.user_factors_[~rated]).any()
+    # The session the fit started is stopped again.
+    from pyspark.sql import SparkSession
+
+    assert SparkSession.getActiveSession() is None
     # The temporary checkpoint directory was set, and removed after the fit.
     assert Path(model.estimator_.checkpoint_dir_).name.startswith("recsys-spark-ckpt-")
     assert not Path(model.estimator_.checkpoint_dir_).exists()
