@@ -5,18 +5,19 @@ and regularisation, item-kNN ``K``, the recency half-lives of the buy-again and
 recently-engaged components), each from a small fixed grid; then the blend's weights
 (:mod:`recsys.models.blend`), for each of its two answers separately: ``weight`` on the
 ``new_items`` protocol (the default answer) and ``weight_all`` on ``all_purchases`` (the
-``include_purchased`` answer). The blend's components are buy again (``repeat``), recent
-interest (``recent``), taste (EASE where the catalog allows it, else ALS) and ALS as a second
-opinion. The last ``test_days`` of the *training* side are the validation holdout
+``include_purchased`` answer), by a deterministic coordinate ascent over fixed weight steps.
+The blend's components are buy again (``repeat``), recent interest (``recent``), taste (EASE
+where the catalog allows it, else ALS), ALS as a second opinion and item-kNN. The last
+``test_days`` of the *training* side are the validation holdout
 (:mod:`recsys.evaluation.validation`); the outer holdout is never looked at, so the figures
 there stay honest.
 
-Everything is count-limited (a fixed set of fits and a fixed weight grid, seeded customer
+Everything is count-limited (a fixed set of fits, a bounded ascent, seeded customer
 samples), so the same data gives the same models, parameters and weights on any machine; a
 wall-clock backstop (:data:`~recsys.evaluation.hyperparams.BACKSTOP_S`) only stops a
 pathological run and is reported in the notes when it triggers.
 
-Scoring a weight grid point does not refit anything: for each judged customer the candidate
+Scoring a weighting does not refit anything: for each judged customer the candidate
 items are the union of every component's top :data:`CANDIDATES_PER_COMPONENT` (after the
 protocol's exclusions), and the blend is ranked over those. An item outside every component's
 top 100 practically never reaches a blend's top 10; the shipped lists use the exact blend,
@@ -25,7 +26,6 @@ normalised the same way (per customer, over the items that remain candidates).
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,13 +46,10 @@ from recsys.models.base import Recommender, topk
 from recsys.models.blend import minmax_rows
 
 CANDIDATES_PER_COMPONENT = 100
-#: Weights tried per blend component role (each answer separately); at least one non-zero.
-WEIGHTS = {
-    "repeat": (0.0, 0.25, 0.5, 1.0),
-    "recent": (0.0, 0.25, 0.5, 1.0),
-    "taste": (0.0, 0.25, 0.5, 1.0),
-    "als": (0.0, 0.25, 0.5),
-}
+#: Weights a blend component may take (each answer separately; scale-free, so relative).
+WEIGHT_STEPS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)
+#: Most passes of the coordinate ascent over the components.
+ASCENT_ROUNDS = 4
 #: Models whose hyperparameters are tuned when they are candidates (or blend components).
 TUNED_MODELS = ("ease", "als", "itemknn")
 #: Blend components tuned for the blend only: as stand-alone candidates they are the simple
@@ -129,6 +126,40 @@ def _rank(items: np.ndarray, scores: np.ndarray, weights: tuple[float, ...], k: 
     return ranked
 
 
+def _ascend(
+    items: np.ndarray, scores: np.ndarray, judged: Judged, k: int, metric: str, budget: Budget
+) -> tuple[tuple[float, ...], float, int]:
+    """Coordinate ascent over :data:`WEIGHT_STEPS` from the best single component.
+
+    Deterministic: roles are visited in order, a change is kept only when it raises the
+    metric, and at most :data:`ASCENT_ROUNDS` passes run. Returns the weights, their metric
+    and the number of weightings scored.
+    """
+    n_roles = scores.shape[0]
+    cache: dict[tuple[float, ...], float] = {}
+
+    def value(weights: tuple[float, ...]) -> float:
+        if weights not in cache:
+            ranked = _rank(items, scores, weights, k)
+            cache[weights] = float(ranking_metrics(ranked, judged.relevance, k)[metric])
+        return cache[weights]
+
+    singles = [tuple(float(i == r) for i in range(n_roles)) for r in range(n_roles)]
+    best = max(singles, key=lambda w: (value(w), -singles.index(w)))
+    for _ in range(ASCENT_ROUNDS):
+        improved = False
+        for role in range(n_roles):
+            for step in WEIGHT_STEPS:
+                if budget.exhausted():
+                    return best, value(best), len(cache)
+                trial = best[:role] + (step,) + best[role + 1 :]
+                if any(trial) and value(trial) > value(best) + 1e-12:
+                    best, improved = trial, True
+        if not improved:
+            break
+    return best, value(best), len(cache)
+
+
 def _blend_weights(
     roles: dict[str, Recommender],
     window: ValidationWindow,
@@ -137,7 +168,7 @@ def _blend_weights(
     metric: str,
     budget: Budget,
 ) -> tuple[dict[str, dict[str, float]], dict[str, float], int]:
-    """Protocol -> role -> weight: the best grid point of each protocol judged on it.
+    """Protocol -> role -> weight: each protocol's weights tuned on it (:func:`_ascend`).
 
     A protocol with fewer than :data:`MIN_TUNING_CUSTOMERS` judged validation customers
     borrows the other's weights. Returns the weights, each protocol's validation metric and
@@ -145,7 +176,6 @@ def _blend_weights(
     """
     names = list(roles)
     models = [roles[r] for r in names]
-    grid = [w for w in itertools.product(*(WEIGHTS[r] for r in names)) if any(w)]
     chosen: dict[str, dict[str, float]] = {}
     values: dict[str, float] = {}
     n = 0
@@ -153,14 +183,8 @@ def _blend_weights(
         if len(judged.customers) < MIN_TUNING_CUSTOMERS or budget.exhausted():
             continue
         items, scores = _candidate_scores(models, judged)
-        best, best_value = grid[0], -1.0
-        for weights in grid:
-            if budget.exhausted():
-                break
-            value = ranking_metrics(_rank(items, scores, weights, k), judged.relevance, k)[metric]
-            n += 1
-            if value > best_value + 1e-12:
-                best, best_value = weights, value
+        best, best_value, scored = _ascend(items, scores, judged, k, metric, budget)
+        n += scored
         chosen[protocol] = dict(zip(names, best, strict=True))
         values[protocol] = best_value
     for protocol in WEIGHT_KEY:
@@ -228,6 +252,7 @@ def tune(
             ("recent", "recent"),
             ("taste", "ease" if "ease" in fitted else "als"),
             ("als", "als" if "ease" in fitted else ""),
+            ("itemknn", "itemknn"),
         ):
             if model in fitted:
                 roles[role] = fitted[model]
