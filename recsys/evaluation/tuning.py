@@ -275,7 +275,12 @@ def tune(
         n_weightings=n_weightings,
         seconds=budget.elapsed,
         stopped_early=budget.stopped,
-        notes=notes + [f"tuned {describe(m, t.params)}" for m, t in tuned.items()],
+        notes=notes
+        + [
+            f"tuned {describe(m, t.params)}"
+            for m, t in tuned.items()
+            if t.model is not None and m not in fixed
+        ],
         scores=scores,
     )
 

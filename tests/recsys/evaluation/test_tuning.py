@@ -37,9 +37,11 @@ def test_recent_interest_gets_the_weight_where_purchases_follow_views():
     assert weights.get("recent", 0) > 0
     assert weights["recent"] >= max((v for k, v in weights.items() if k != "recent"), default=0)
     # on the untouched outer holdout the tuned blend beats the blend without "recent"
-    without = [c for c in tuned.components if c["model"] != "recent" and c["weight"] > 0] or [
-        {"model": "als", "weight": 1.0}
-    ]
+    without = [
+        {**c, "weight_all": c["weight"]}  # only the default answer is judged here
+        for c in tuned.components
+        if c["model"] != "recent" and c["weight"] > 0
+    ] or [{"model": "als", "weight": 1.0}]
     res = evaluate(
         {
             "tuned": make_model("blend", components=tuned.components),
