@@ -98,9 +98,11 @@ def tune_model(
     a note; the default parameters stand.
     """
     grid = GRIDS.get(name, ({},)) if fixed is None else (fixed,)
-    if name == "ease" and window.dataset.n_items > EASE_TUNING_MAX_ITEMS:
+    n_items = window.dataset.n_items
+    limit = int(make_model(name, **grid[0]).get_params().get("max_items", n_items))
+    if name == "ease" and EASE_TUNING_MAX_ITEMS < n_items <= limit:
         notes.append(
-            f"tuning: ease l2 kept at its default ({window.dataset.n_items:,} items, above "
+            f"tuning: ease l2 kept at its default ({n_items:,} items, above "
             f"{EASE_TUNING_MAX_ITEMS:,}: each extra fit is a dense inverse)"
         )
         grid = grid[:1]
