@@ -1,7 +1,8 @@
 """Key hyperparameters tuned per shop on a validation window, with a fixed count of fits.
 
 Each tuned model has a small fixed grid (:data:`GRIDS`, its documented default first): EASE's
-``l2``, ALS's ``factors`` and ``regularization``, item-kNN's ``K``, and the recency half-lives
+``l2``, ALS's ``factors`` and ``regularization``, item-kNN's ``K`` (and whether a customer's
+recent interest leads, ``half_life_days``), and the recency half-lives
 of the "buy it again" and "recently engaged" rankers (used as blend components). Every grid
 point is fitted once on the validation window's training side
 (:mod:`recsys.evaluation.validation`) and scored on each voting protocol; a model's value on a
@@ -37,7 +38,13 @@ GRIDS: dict[str, tuple[dict[str, Any], ...]] = {
         {"half_life_days": 60.0, "use_item_repeat_rate": False},
     ),
     "recent": ({"half_life_days": 14.0}, {"half_life_days": 3.0}, {"half_life_days": 60.0}),
-    "itemknn": ({"K": 100}, {"K": 25}, {"K": 400}),
+    "itemknn": (
+        {"K": 100},
+        {"K": 25},
+        {"K": 400},
+        {"K": 100, "half_life_days": 3.0},
+        {"K": 100, "half_life_days": 30.0},
+    ),
     "ease": ({"l2": 200.0}, {"l2": 50.0}, {"l2": 800.0}),
     "als": (
         {"factors": 64, "regularization": 1.0},
