@@ -12,6 +12,7 @@ fills the rest of the list). Training tunes both per shop on a validation window
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -39,6 +40,11 @@ def _weights(component: dict[str, Any]) -> tuple[float, float]:
     """``(weight, weight_all)`` of a component: default answer, include_purchased answer."""
     weight = float(component.get("weight", 1.0))
     return weight, float(component.get("weight_all", weight))
+
+
+def fit_key(name: str, params: dict[str, Any]) -> str:
+    """A model's identity for reusing a fit: its name and parameters."""
+    return f"{name}:{json.dumps(params, sort_keys=True, default=str)}"
 
 
 def minmax_rows(scores: np.ndarray) -> np.ndarray:
@@ -94,11 +100,24 @@ class BlendRecommender(Recommender):
                     f"blend: no component has a positive weight for the {answer} answer"
                 )
 
+    def reuse(self, fitted: dict[str, Recommender]) -> None:
+        """Offer models already fitted on the dataset the next ``fit`` gets, by
+        :func:`fit_key`; a component with the same name and parameters is taken as it is
+        instead of being refitted (evaluation fits the candidates first)."""
+        self._fitted = fitted
+
+    def _component(self, c: dict[str, Any], dataset: InteractionDataset) -> Recommender:
+        key = fit_key(c["model"], c.get("params", {}))
+        found = getattr(self, "_fitted", {}).get(key)
+        if found is not None:
+            return found
+        return make_model(c["model"], **c.get("params", {})).fit(dataset)
+
     def _fit(self, dataset: InteractionDataset) -> None:
         models, used, skipped = [], [], []
         for i, c in enumerate(self._resolved()):
             try:
-                models.append(make_model(c["model"], **c.get("params", {})).fit(dataset))
+                models.append(self._component(c, dataset))
             except ConfigError as exc:
                 if not c.get("optional", False):
                     raise
