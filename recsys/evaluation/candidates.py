@@ -82,7 +82,7 @@ def compare_candidates(
     split, split_note = holdout_split(events, test_days=ev.test_days, cutoff=ev.cutoff)
     params = {name: dict(config.models.get(name, {})) for name in names}
     notes: list[str] = []
-    if tune:
+    if tune and set(names) & {"blend", *tuning.TUNED_MODELS}:
         fixed = {m: dict(p) for m, p in config.models.items() if p and m != "blend"}
         if "components" in params.get("blend", {}):
             fixed["blend"] = {}
