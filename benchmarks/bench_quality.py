@@ -17,12 +17,15 @@ and >= 1.05x the best simple baseline. Nothing here is tuned to these tables.
 Results: ``benchmarks/results/quality.md`` and ``quality.json``. Real data is found at
 ``../shared/data`` from the project root, or at ``$RECSYS_SHARED_DATA`` (worktrees).
 
-Run: ``python -m benchmarks.bench_quality [--shops NAME ...] [--resamples N]``.
+Run: ``python -m benchmarks.bench_quality [--shops NAME ...] [--resamples N] [--merge]``; on a
+busy machine run the real shops one at a time with ``--merge``, which keeps the other shops'
+last results in the saved table.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import tempfile
 import time
@@ -272,11 +275,32 @@ def markdown(shops: list[dict[str, Any]], skipped: dict[str, str], resamples: in
     return "\n".join(lines) + "\n"
 
 
+def _merged(
+    shops: list[dict[str, Any]], skipped: dict[str, str]
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """These results over the last saved ones: shops run now replace theirs, in SHOPS order."""
+    path = RESULTS / "quality.json"
+    old = json.loads(path.read_text()) if path.is_file() else {}
+    by_name = {s["shop"]: s for s in old.get("shops", [])}
+    by_name.update({s["shop"]: s for s in shops})
+    order = [spec.name for spec in SHOPS]
+    merged = sorted(
+        by_name.values(), key=lambda s: order.index(s["shop"]) if s["shop"] in order else 99
+    )
+    kept = {n: r for n, r in old.get("skipped", {}).items() if n not in by_name}
+    return merged, {**kept, **skipped}
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     names = [s.name for s in SHOPS]
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--shops", nargs="*", default=names, help=f"any of {names}")
     parser.add_argument("--resamples", type=int, default=1000)
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the other shops of the last saved results (run heavy shops one at a time)",
+    )
     args = parser.parse_args(argv)
     unknown = [n for n in args.shops if n not in names]
     if unknown:
@@ -303,6 +327,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 f"({r['why']})",
                 flush=True,
             )
+    if args.merge:
+        shops, skipped = _merged(shops, skipped)
     text = markdown(shops, skipped, args.resamples)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "quality.md").write_text(text)

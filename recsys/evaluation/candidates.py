@@ -2,8 +2,9 @@
 
 :func:`compare_candidates` is what ``recsys train`` and ``recsys evaluate`` both run, so the
 table a user reads is the one the shipped model was chosen from: the holdout (a length that
-fits the data unless given), the blend tuned on a validation window inside the training side
-(:mod:`recsys.evaluation.tuning`), every candidate fitted and scored on the lists the API
+fits the data unless given), the key hyperparameters and the blend tuned on a validation
+window inside the training side (:mod:`recsys.evaluation.tuning`, count-limited, so the same
+data gives the same choice), every candidate fitted and scored on the lists the API
 serves, which protocols apply to this shop, and the model selection rule
 (:mod:`recsys.evaluation.selection`).
 """
@@ -18,15 +19,13 @@ import pandas as pd
 
 from recsys import columns as C
 from recsys.config import Config
+from recsys.evaluation import tuning
+from recsys.evaluation.hyperparams import BACKSTOP_S
 from recsys.evaluation.protocols import evaluate
 from recsys.evaluation.report import EvaluationResult
 from recsys.evaluation.selection import Applicability, applicable_protocols, select_model
 from recsys.evaluation.split import TemporalSplit, holdout_split
-from recsys.evaluation.tuning import tune_blend
 from recsys.models.registry import make_model
-
-#: Seconds the blend tuning may take before the grid stops (what was scored by then counts).
-TUNING_BUDGET_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -68,13 +67,14 @@ def compare_candidates(
     config: Config,
     items_frame: pd.DataFrame | None = None,
     tune: bool = True,
-    time_budget_s: float = TUNING_BUDGET_S,
+    backstop_s: float = BACKSTOP_S,
     progress: Callable[[str], None] | None = None,
 ) -> Comparison:
-    """Split ``events``, tune the blend, evaluate ``names`` and pick the one to ship.
+    """Split ``events``, tune, evaluate ``names`` and pick the one to ship.
 
-    The blend is tuned only when it is a candidate and ``config.models`` does not fix its
-    components. ``items_frame`` joins the training catalog (see :func:`evaluate`).
+    Hyperparameters set in ``config.models`` are kept as given (a blend with ``components``
+    there is not tuned). ``items_frame`` joins the training catalog (see :func:`evaluate`).
+    ``backstop_s``: the tuning's wall-clock backstop (a note says when it triggered).
     """
     say = progress or (lambda _m: None)
     names = tuple(names)
@@ -82,26 +82,37 @@ def compare_candidates(
     split, split_note = holdout_split(events, test_days=ev.test_days, cutoff=ev.cutoff)
     params = {name: dict(config.models.get(name, {})) for name in names}
     notes: list[str] = []
-    if tune and "blend" in names and "components" not in params["blend"]:
-        tuned = tune_blend(
+    if tune and set(names) & {"blend", *tuning.TUNED_MODELS}:
+        fixed = {m: dict(p) for m, p in config.models.items() if p and m != "blend"}
+        if "components" in params.get("blend", {}):
+            fixed["blend"] = {}
+        tuned = tuning.tune(
             split.train,
+            names,
             test_days=_days(split),
             k=ev.k,
             metric=ev.metric,
-            protocols=("new_items", "all_purchases"),
             matrix_config=config.matrix,
-            time_budget_s=time_budget_s,
+            fixed=fixed,
+            backstop_s=backstop_s,
             progress=say,
         )
         if tuned is None:
-            notes.append("blend not tuned: the training side has no usable validation window")
+            notes.append("not tuned: the training side has no usable validation window")
         else:
-            params["blend"] = {"components": tuned.components}
+            for name, tuned_params in tuned.params.items():
+                params[name] = {**params[name], **tuned_params}
+            if tuned.components is not None:
+                params["blend"] = {"components": tuned.components}
             notes += tuned.notes
-            weights = ", ".join(_describe(c) for c in tuned.components)
             notes.append(
-                f"blend tuned on a validation window ({tuned.n_tried} weightings in "
-                f"{tuned.seconds:.0f} s): {weights}"
+                f"tuned on a validation window ({tuned.n_fits} fits, {tuned.n_weightings} "
+                f"weightings, {tuned.seconds:.0f} s)"
+                + (
+                    ": blend " + ", ".join(_describe(c) for c in tuned.components)
+                    if tuned.components
+                    else ""
+                )
             )
     result = evaluate(
         {name: make_model(name, **params[name]) for name in names},
@@ -125,7 +136,8 @@ def _days(split: TemporalSplit) -> int:
 
 
 def _describe(component: dict[str, Any]) -> str:
-    text = f"{component['model']} {component['weight']:g}"
+    weight, weight_all = component["weight"], component.get("weight_all", component["weight"])
+    text = f"{component['model']} {weight:g}/{weight_all:g}"
     if "half_life_days" in component.get("params", {}):
         text += f" (half-life {component['params']['half_life_days']:g} days)"
     return text

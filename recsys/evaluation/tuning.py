@@ -1,25 +1,32 @@
-"""Tuning the default blend per shop on a validation window inside the training data.
+"""Tuning the default candidates per shop on a validation window inside the training data.
 
-The blend (:mod:`recsys.models.blend`) sums per-customer min-max normalised component scores.
-Which components matter depends on the shop: re-buys (``repeat``), recent interest
-(``recent``: what the customer viewed or carted lately), taste (``ease`` / ``als``). Here the
-last ``test_days`` of the *training* side become a validation holdout; each component (and a
-few values of its key hyperparameter: the recency half-life) is fitted once on what precedes
-it, and a small grid of weights is scored on the protocols that vote (the same rule as model
-selection: the best worst-protocol ratio), within a time budget. The outer holdout is never
-looked at, so the blend's figures there stay honest.
+First the key hyperparameters (:mod:`recsys.evaluation.hyperparams`: EASE ``l2``, ALS factors
+and regularisation, item-kNN ``K``, the recency half-lives of the buy-again and
+recently-engaged components), each from a small fixed grid; then the blend's weights
+(:mod:`recsys.models.blend`), for each of its two answers separately: ``weight`` on the
+``new_items`` protocol (the default answer) and ``weight_all`` on ``all_purchases`` (the
+``include_purchased`` answer), by a deterministic coordinate ascent over fixed weight steps.
+The blend's components are buy again (``repeat``), recent interest (``recent``), taste (EASE
+where the catalog allows it, else ALS), ALS as a second opinion and item-kNN. The last
+``test_days`` of the *training* side are the validation holdout
+(:mod:`recsys.evaluation.validation`); the outer holdout is never looked at, so the figures
+there stay honest.
 
-Scoring a grid point does not refit anything: for each judged customer the candidate items
-are the union of every component's top :data:`CANDIDATES_PER_COMPONENT` (after the protocol's
-exclusions), and the blend is ranked over those. An item outside every component's top 100
-practically never reaches a blend's top 10; the shipped lists use the exact blend.
+Everything is count-limited (a fixed set of fits, a bounded ascent, seeded customer
+samples), so the same data gives the same models, parameters and weights on any machine; a
+wall-clock backstop (:data:`~recsys.evaluation.hyperparams.BACKSTOP_S`) only stops a
+pathological run and is reported in the notes when it triggers.
+
+Scoring a weighting does not refit anything: for each judged customer the candidate
+items are the union of every component's top :data:`CANDIDATES_PER_COMPONENT` (after the
+protocol's exclusions), and the blend is ranked over those. An item outside every component's
+top 100 practically never reaches a blend's top 10; the shipped lists use the exact blend,
+normalised the same way (per customer, over the items that remain candidates).
 """
 
 from __future__ import annotations
 
-import itertools
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,64 +34,59 @@ import numpy as np
 import pandas as pd
 
 from recsys.config import MatrixConfig
-from recsys.data.dataset import build_dataset
-from recsys.errors import ConfigError, DataError
+from recsys.evaluation.hyperparams import BACKSTOP_S, Budget, Tuned, describe, tune_model
 from recsys.evaluation.metrics import ranking_metrics
-from recsys.evaluation.protocols import EXCLUDE_SEEN, GroundTruth, build_ground_truths
-from recsys.evaluation.selection import applicable_protocols
-from recsys.evaluation.split import temporal_split
-from recsys.models.base import Recommender, TooLargeError, topk
+from recsys.evaluation.validation import (
+    MIN_TUNING_CUSTOMERS,
+    Judged,
+    ValidationWindow,
+    validation_window,
+)
+from recsys.models.base import Recommender, topk
 from recsys.models.blend import minmax_rows
-from recsys.models.registry import make_model
 
 CANDIDATES_PER_COMPONENT = 100
-#: Most validation customers scored per protocol (a random sample beyond that).
-MAX_CUSTOMERS = 2000
-#: Recency half-lives (days) tried for the "recently engaged" component.
-RECENT_HALF_LIVES = (3.0, 14.0, 60.0)
-#: Weights tried per component role; the blend needs at least one non-zero.
-WEIGHTS = {
-    "repeat": (0.0, 0.5, 1.0),
-    "recent": (0.0, 0.25, 0.5, 1.0),
-    "taste": (0.0, 0.25, 0.5, 1.0),
-    "als": (0.0, 0.25),
-}
+#: Weights a blend component may take (each answer separately; scale-free, so relative).
+WEIGHT_STEPS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)
+#: Most passes of the coordinate ascent over the components.
+ASCENT_ROUNDS = 4
+#: Models whose hyperparameters are tuned when they are candidates (or blend components).
+TUNED_MODELS = ("ease", "als", "itemknn")
+#: Blend components tuned for the blend only: as stand-alone candidates they are the simple
+#: baselines (buy again, recently viewed) and keep their documented defaults.
+COMPONENT_MODELS = ("repeat", "recent")
+#: The blend answer each protocol tunes: the component key of its weight.
+WEIGHT_KEY = {"new_items": "weight", "all_purchases": "weight_all"}
 
 
 @dataclass(frozen=True)
 class TuningResult:
-    """The tuned blend components, and what was tried."""
+    """What tuning chose: per-model parameters, the blend's components, and the cost.
 
-    components: list[dict[str, Any]]
-    objective: float
-    n_tried: int
+    ``params`` holds the tuned candidates' parameters (not the simple baselines'), and
+    ``components`` the blend's (``None`` when the blend was not tuned). ``stopped_early``:
+    the time backstop triggered (the choice then depends on the machine's speed).
+    """
+
+    params: dict[str, dict[str, Any]]
+    components: list[dict[str, Any]] | None
+    n_fits: int
+    n_weightings: int
     seconds: float
+    stopped_early: bool = False
     notes: list[str] = field(default_factory=list)
     scores: dict[str, float] = field(default_factory=dict)
 
 
-def _fit_or_skip(name: str, params: dict[str, Any], dataset: Any, notes: list[str]) -> Any:
-    try:
-        return make_model(name, **params).fit(dataset)
-    except (TooLargeError, MemoryError) as exc:
-        notes.append(f"tuning: {name} left out ({exc})")
-        return None
-
-
-def _sample(truth: GroundTruth, rng: np.random.Generator) -> np.ndarray:
-    n = truth.n_customers
-    rows = np.arange(n) if n <= MAX_CUSTOMERS else np.sort(rng.choice(n, MAX_CUSTOMERS, False))
-    return rows
-
-
 def _candidate_scores(
-    models: list[Recommender], cidx: np.ndarray, exclude_seen: bool, batch: int = 256
+    models: list[Recommender], judged: Judged, batch: int = 256
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(items, scores)``: per customer the union of each model's top items (``-1`` pads)
     and every model's normalised score on them, shape ``(n_models, n_customers, width)``.
 
     Customers are scored in batches, so memory stays at ``batch x n_items`` per model.
     """
+    cidx = judged.customers
     width = CANDIDATES_PER_COMPONENT * len(models)
     items = np.full((len(cidx), width), -1, dtype=np.int64)
     scores = np.full((len(models), len(cidx), width), -np.inf, dtype=np.float32)
@@ -92,11 +94,11 @@ def _candidate_scores(
         rows = cidx[start : start + batch]
         normalised = []
         for model in models:
-            s = minmax_rows(np.asarray(model._score(rows), dtype=np.float32))
-            if exclude_seen:
+            s = np.asarray(model._score(rows), dtype=np.float32)
+            if judged.exclude_seen:
                 ex = model.exclude_[rows]
                 s[np.repeat(np.arange(len(rows)), np.diff(ex.indptr)), ex.indices] = -np.inf
-            normalised.append(s)
+            normalised.append(np.where(np.isfinite(s), minmax_rows(s), -np.inf))
         tops = []
         for s in normalised:
             idx, vals = topk(s, CANDIDATES_PER_COMPONENT)
@@ -124,104 +126,184 @@ def _rank(items: np.ndarray, scores: np.ndarray, weights: tuple[float, ...], k: 
     return ranked
 
 
-def tune_blend(
+def _ascend(
+    items: np.ndarray, scores: np.ndarray, judged: Judged, k: int, metric: str, budget: Budget
+) -> tuple[tuple[float, ...], float, int]:
+    """Coordinate ascent over :data:`WEIGHT_STEPS` from the best single component.
+
+    Deterministic: roles are visited in order, a change is kept only when it raises the
+    metric, and at most :data:`ASCENT_ROUNDS` passes run. Returns the weights, their metric
+    and the number of weightings scored.
+    """
+    n_roles = scores.shape[0]
+    cache: dict[tuple[float, ...], float] = {}
+
+    def value(weights: tuple[float, ...]) -> float:
+        if weights not in cache:
+            ranked = _rank(items, scores, weights, k)
+            cache[weights] = float(ranking_metrics(ranked, judged.relevance, k)[metric])
+        return cache[weights]
+
+    singles = [tuple(float(i == r) for i in range(n_roles)) for r in range(n_roles)]
+    best = max(singles, key=lambda w: (value(w), -singles.index(w)))
+    for _ in range(ASCENT_ROUNDS):
+        improved = False
+        for role in range(n_roles):
+            for step in WEIGHT_STEPS:
+                if budget.exhausted():
+                    return best, value(best), len(cache)
+                trial = best[:role] + (step,) + best[role + 1 :]
+                if any(trial) and value(trial) > value(best) + 1e-12:
+                    best, improved = trial, True
+        if not improved:
+            break
+    return best, value(best), len(cache)
+
+
+def _blend_weights(
+    roles: dict[str, Recommender],
+    window: ValidationWindow,
+    *,
+    k: int,
+    metric: str,
+    budget: Budget,
+) -> tuple[dict[str, dict[str, float]], dict[str, float], int]:
+    """Protocol -> role -> weight: each protocol's weights tuned on it (:func:`_ascend`).
+
+    A protocol with fewer than :data:`MIN_TUNING_CUSTOMERS` judged validation customers
+    borrows the other's weights. Returns the weights, each protocol's validation metric and
+    the number of weightings scored.
+    """
+    names = list(roles)
+    models = [roles[r] for r in names]
+    chosen: dict[str, dict[str, float]] = {}
+    values: dict[str, float] = {}
+    n = 0
+    for protocol, judged in window.judged.items():
+        if len(judged.customers) < MIN_TUNING_CUSTOMERS or budget.exhausted():
+            continue
+        items, scores = _candidate_scores(models, judged)
+        best, best_value, scored = _ascend(items, scores, judged, k, metric, budget)
+        n += scored
+        chosen[protocol] = dict(zip(names, best, strict=True))
+        values[protocol] = best_value
+    for protocol in WEIGHT_KEY:
+        if protocol not in chosen and chosen:
+            chosen[protocol] = next(iter(chosen.values()))
+    return chosen, values, n
+
+
+def tune(
     train_events: pd.DataFrame,
+    names: Iterable[str],
     *,
     test_days: int,
     k: int,
     metric: str = "ndcg",
-    protocols: Iterable[str],
+    protocols: Iterable[str] = ("new_items", "all_purchases"),
     matrix_config: MatrixConfig | None = None,
-    time_budget_s: float = 60.0,
+    fixed: Mapping[str, dict[str, Any]] | None = None,
+    backstop_s: float = BACKSTOP_S,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
 ) -> TuningResult | None:
-    """Blend components tuned on the last ``test_days`` of ``train_events``.
+    """Hyperparameters of ``names`` and the blend's weights, tuned on the last ``test_days``
+    of ``train_events`` (see the module doc).
 
-    Returns None when the training side is too short for a validation window or nobody is
-    judged on it (the caller keeps the default blend). Of ``protocols``, those that apply on
-    the validation window vote (all of them when none applies there).
+    ``fixed``: model -> parameters the configuration sets (used as they are; ``"blend"``
+    there leaves its components alone). Returns None when the training side is too short for a
+    validation window or nobody is judged on it (the caller keeps the defaults).
     """
     say = progress or (lambda _m: None)
-    start = time.perf_counter()
-    try:
-        split = temporal_split(train_events, test_days=test_days)
-        dataset = build_dataset(split.train, matrix_config)
-        truths, val_facts = build_ground_truths(dataset, split.test, tuple(protocols))
-    except (ConfigError, DataError):
-        return None
-    truths = {p: t for p, t in truths.items() if t.n_customers > 0}
-    if not truths:
-        return None
-    facts = {
-        "n_customers": {p: t.n_customers for p, t in truths.items()},
-        "repeat_share": val_facts["n_repeat_pairs"] / max(val_facts["n_kept_pairs"], 1),
-    }
-    voting = [p for p, a in applicable_protocols(facts, truths).items() if a.applies]
-    truths = {p: truths[p] for p in voting} or truths
-    notes: list[str] = []
-    say(f"tuning the blend on a validation window from {split.cutoff:%Y-%m-%d}")
-    recents = {
-        hl: _fit_or_skip("recent", {"half_life_days": hl}, dataset, notes)
-        for hl in RECENT_HALF_LIVES
-    }
-    als = _fit_or_skip("als", {}, dataset, notes)
-    ease = _fit_or_skip("ease", {}, dataset, notes)
-    # "taste" is EASE where the catalog allows it, with ALS as a second opinion; else ALS.
-    roles: dict[str, tuple[str, dict[str, Any], Recommender | None]] = {
-        "repeat": ("repeat", {}, _fit_or_skip("repeat", {}, dataset, notes)),
-        "taste": ("ease", {}, ease) if ease is not None else ("als", {}, als),
-        "als": ("als", {}, als if ease is not None else None),
-    }
-    rng = np.random.default_rng(seed)
-    tried: list[tuple[dict[str, float], dict[str, float]]] = []
-    for hl, recent in recents.items():
-        if recent is None or time.perf_counter() - start > time_budget_s:
-            continue
-        parts = {"recent": recent, **{r: m for r, (_, _, m) in roles.items()}}
-        names = [r for r, m in parts.items() if m is not None]
-        models = [parts[r] for r in names]
-        grids = {}
-        for protocol, truth in truths.items():
-            rows = _sample(truth, rng)
-            cidx = dataset.customers.to_internal(truth.customer_ids[rows])
-            items, scores = _candidate_scores(models, cidx, EXCLUDE_SEEN[protocol])  # type: ignore[arg-type]
-            grids[protocol] = (items, scores, truth.relevance[rows])
-        for weights in itertools.product(*(WEIGHTS[r] for r in names)):
-            if not any(weights) or time.perf_counter() - start > time_budget_s:
-                continue
-            values = {
-                p: ranking_metrics(_rank(items, scores, weights, k), rel, k)[metric]
-                for p, (items, scores, rel) in grids.items()
-            }
-            tried.append(({**dict(zip(names, weights, strict=True)), "half_life": hl}, values))
-    if not tried:
-        return None
-    # The selection rule: each protocol's metric relative to the best grid point on it; the
-    # best worst ratio wins (ties: the best mean ratio).
-    table = pd.DataFrame([values for _, values in tried]).fillna(0.0)
-    rel = table / table.max(axis=0).replace(0.0, np.nan)
-    rel = rel.fillna(0.0)
-    order = np.lexsort((-rel.mean(axis=1).to_numpy(), -rel.min(axis=1).to_numpy()))
-    chosen, best_values = tried[int(order[0])]
-    components = []
-    for role in ("repeat", "recent", "taste", "als"):
-        weight = float(chosen.get(role, 0.0))
-        if weight <= 0:
-            continue
-        if role == "recent":
-            name, params = "recent", {"half_life_days": chosen["half_life"]}
-        else:
-            name, params = roles[role][0], roles[role][1]
-        comp: dict[str, Any] = {"model": name, "weight": weight, "params": params}
-        if name == "ease":
-            comp["optional"] = True
-        components.append(comp)
-    return TuningResult(
-        components=components,
-        objective=float(rel.min(axis=1).iloc[int(order[0])]),
-        n_tried=len(tried),
-        seconds=time.perf_counter() - start,
-        notes=notes,
-        scores=best_values,
+    budget = Budget(backstop_s)
+    window = validation_window(
+        train_events,
+        test_days=test_days,
+        protocols=protocols,
+        matrix_config=matrix_config,
+        seed=seed,
     )
+    if window is None:
+        return None
+    names, fixed = set(names), dict(fixed or {})
+    blend = "blend" in names and "blend" not in fixed
+    wanted = [m for m in TUNED_MODELS if m in names or blend]
+    wanted += [m for m in COMPONENT_MODELS if blend]
+    say(f"tuning {', '.join(wanted)} on a validation window from {window.cutoff:%Y-%m-%d}")
+    notes: list[str] = []
+    tuned: dict[str, Tuned] = {}
+    for name in wanted:
+        if budget.exhausted():
+            break
+        tuned[name] = tune_model(
+            name, window, k=k, metric=metric, budget=budget, notes=notes, fixed=fixed.get(name)
+        )
+    params = {
+        m: t.params for m, t in tuned.items() if m in TUNED_MODELS and m in names and m not in fixed
+    }
+    components = None
+    n_weightings = 0
+    scores: dict[str, float] = {}
+    if blend:
+        fitted = {m: t.model for m, t in tuned.items() if t.model is not None}
+        roles: dict[str, Recommender] = {}
+        for role, model in (
+            ("repeat", "repeat"),
+            ("recent", "recent"),
+            ("taste", "ease" if "ease" in fitted else "als"),
+            ("als", "als" if "ease" in fitted else ""),
+            ("itemknn", "itemknn"),
+        ):
+            if model in fitted:
+                roles[role] = fitted[model]
+        if roles:
+            say(f"tuning the blend's weights ({', '.join(roles)})")
+            weights, scores, n_weightings = _blend_weights(
+                roles, window, k=k, metric=metric, budget=budget
+            )
+            components = _components(roles, weights, tuned) if weights else None
+    n_fits = sum(t.n_fits for t in tuned.values())
+    if budget.stopped:
+        notes.append(
+            f"tuning stopped by its {backstop_s:.0f} s time backstop after {n_fits} fits and "
+            f"{n_weightings} weightings: the choice depends on this machine's speed"
+        )
+    return TuningResult(
+        params=params,
+        components=components,
+        n_fits=n_fits,
+        n_weightings=n_weightings,
+        seconds=budget.elapsed,
+        stopped_early=budget.stopped,
+        notes=notes
+        + [
+            f"tuned {describe(m, t.params)}"
+            for m, t in tuned.items()
+            if t.model is not None and m not in fixed
+        ],
+        scores=scores,
+    )
+
+
+def _components(
+    roles: dict[str, Recommender],
+    weights: dict[str, dict[str, float]],
+    tuned: dict[str, Tuned],
+) -> list[dict[str, Any]]:
+    """The blend's component list from per-protocol role weights (roles weighted 0 in both
+    answers left out)."""
+    out = []
+    for role, model in roles.items():
+        per_answer = {WEIGHT_KEY[p]: float(w[role]) for p, w in weights.items() if p in WEIGHT_KEY}
+        if not any(per_answer.values()):
+            continue
+        comp: dict[str, Any] = {
+            "model": model.name,
+            "weight": per_answer.get("weight", 0.0),
+            "weight_all": per_answer.get("weight_all", per_answer.get("weight", 0.0)),
+            "params": dict(tuned[model.name].params),
+        }
+        if model.name == "ease":
+            comp["optional"] = True
+        out.append(comp)
+    return out

@@ -1,21 +1,25 @@
 """A weighted blend of registered models, e.g. "buy it again" + a collaborative model.
 
-Each component's scores are min-max normalised per customer (so models with different score
-scales combine fairly) and summed with the component weights. With ``exclude_seen=True`` the
-repeat ranker contributes nothing but a popularity tie-break, so the blend behaves like its
-collaborative part on new items; without it, items the customer re-buys rise to the top and
-the collaborative part fills the rest of the list.
+Each component's scores are min-max normalised per customer over the items that remain
+candidates (so models with different score scales combine fairly) and summed with the
+component weights. The two answers are weighted separately: ``weight`` for the default answer
+(``exclude_seen=True``: bought items removed, so the repeat ranker contributes only its
+popularity tie-break) and ``weight_all`` for the ``include_purchased`` answer
+(``exclude_seen=False``: items the customer re-buys rise to the top and the collaborative part
+fills the rest of the list). Training tunes both per shop on a validation window
+(:mod:`recsys.evaluation.tuning`), each on its own protocol.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
 
 from recsys.data.dataset import InteractionDataset
 from recsys.errors import ConfigError
-from recsys.models.base import Recommender
+from recsys.models.base import Recommender, topk
 from recsys.models.registry import MODELS, make_model, register
 
 #: Chosen from measurements on UCI Online Retail II (last 30 days held out, NDCG@10; see
@@ -24,11 +28,23 @@ from recsys.models.registry import MODELS, make_model, register
 #: EASE is optional: above its catalog limit the blend is repeat + recent + ALS. Training
 #: re-tunes the weights per shop on a validation window (recsys.evaluation.tuning).
 DEFAULT_COMPONENTS: tuple[dict[str, Any], ...] = (
-    {"model": "repeat", "weight": 1.0, "params": {}},
+    # In the default answer bought items are gone and buy-again is popularity: left out there.
+    {"model": "repeat", "weight": 0.0, "weight_all": 1.0, "params": {}},
     {"model": "recent", "weight": 0.25, "params": {}},
     {"model": "ease", "weight": 0.5, "params": {}, "optional": True},
     {"model": "als", "weight": 0.25, "params": {}},
 )
+
+
+def _weights(component: dict[str, Any]) -> tuple[float, float]:
+    """``(weight, weight_all)`` of a component: default answer, include_purchased answer."""
+    weight = float(component.get("weight", 1.0))
+    return weight, float(component.get("weight_all", weight))
+
+
+def fit_key(name: str, params: dict[str, Any]) -> str:
+    """A model's identity for reusing a fit: its name and parameters."""
+    return f"{name}:{json.dumps(params, sort_keys=True, default=str)}"
 
 
 def minmax_rows(scores: np.ndarray) -> np.ndarray:
@@ -48,10 +64,13 @@ class BlendRecommender(Recommender):
     Parameters
     ----------
     components:
-        List of ``{"model": name, "weight": w, "params": {...}, "optional": bool}``; ``None``
-        means :data:`DEFAULT_COMPONENTS`. An optional component that cannot be fitted on the
-        data (its ``fit`` raises ``ConfigError``, e.g. EASE on a too-large catalog) is left
-        out and named in ``skipped_``; a required one stops the fit.
+        List of ``{"model": name, "weight": w, "weight_all": w2, "params": {...},
+        "optional": bool}``; ``weight`` counts in the default answer, ``weight_all`` (default:
+        ``weight``) in the ``include_purchased`` one; each >= 0, and each answer needs a
+        positive weight somewhere. ``None`` means :data:`DEFAULT_COMPONENTS`. An optional
+        component that cannot be fitted on the data (its ``fit`` raises ``ConfigError``, e.g.
+        EASE on a too-large catalog) is left out and named in ``skipped_``; a required one
+        stops the fit.
     """
 
     name = "blend"
@@ -69,14 +88,36 @@ class BlendRecommender(Recommender):
         for c in comps:
             if c.get("model") not in MODELS or c.get("model") == self.name:
                 raise ConfigError(f"blend component {c.get('model')!r} is not a registered model")
-            if not float(c.get("weight", 1.0)) > 0:
-                raise ConfigError(f"blend component {c['model']!r}: weight must be > 0")
+            w, w_all = _weights(c)
+            if not (w >= 0 and w_all >= 0 and w + w_all > 0):
+                raise ConfigError(
+                    f"blend component {c['model']!r}: weight must be > 0 (or weight >= 0 "
+                    "and weight_all > 0)"
+                )
+        for i, answer in enumerate(("default", "include_purchased")):
+            if not any(_weights(c)[i] > 0 for c in comps):
+                raise ConfigError(
+                    f"blend: no component has a positive weight for the {answer} answer"
+                )
+
+    def reuse(self, fitted: dict[str, Recommender]) -> None:
+        """Offer models already fitted on the dataset the next ``fit`` gets, by
+        :func:`fit_key`; a component with the same name and parameters is taken as it is
+        instead of being refitted (evaluation fits the candidates first)."""
+        self._fitted = fitted
+
+    def _component(self, c: dict[str, Any], dataset: InteractionDataset) -> Recommender:
+        key = fit_key(c["model"], c.get("params", {}))
+        found = getattr(self, "_fitted", {}).get(key)
+        if found is not None:
+            return found
+        return make_model(c["model"], **c.get("params", {})).fit(dataset)
 
     def _fit(self, dataset: InteractionDataset) -> None:
         models, used, skipped = [], [], []
         for i, c in enumerate(self._resolved()):
             try:
-                models.append(make_model(c["model"], **c.get("params", {})).fit(dataset))
+                models.append(self._component(c, dataset))
             except ConfigError as exc:
                 if not c.get("optional", False):
                     raise
@@ -86,16 +127,51 @@ class BlendRecommender(Recommender):
         if not models:
             raise ConfigError("blend: no component could be fitted: " + "; ".join(skipped))
         comps = self._resolved()
+        weights = np.array([_weights(comps[i]) for i in used], np.float32).reshape(-1, 2)
+        for col, answer in enumerate(("default", "include_purchased")):
+            if not (weights[:, col] > 0).any():  # its weighted components were left out
+                weights[:, col] = 1.0
+                skipped.append(f"the {answer} answer weights its remaining components equally")
         self.models_ = models
         self.used_ = np.array(used, dtype=np.int64)
         self.skipped_ = skipped
-        self.weights_ = np.array([float(comps[i].get("weight", 1.0)) for i in used], np.float32)
+        self.weights_ = weights
+
+    def _blended(
+        self, customer_idx: np.ndarray, exclude_seen: bool, allowed: np.ndarray | None
+    ) -> np.ndarray:
+        """Weighted sum of the components' scores, each normalised over the candidates."""
+        n = len(customer_idx)
+        total = np.zeros((n, len(self.items_)), dtype=np.float32)
+        excluded: tuple[np.ndarray, np.ndarray] | None = None
+        if exclude_seen:
+            ex = self.exclude_[customer_idx]
+            excluded = (np.repeat(np.arange(n), np.diff(ex.indptr)), ex.indices)
+        for model, weight in zip(
+            self.models_, self.weights_[:, 0 if exclude_seen else 1], strict=True
+        ):
+            if weight <= 0:
+                continue
+            scores = np.asarray(model._score(customer_idx), dtype=np.float32)
+            if excluded is not None:
+                scores[excluded] = -np.inf
+            if allowed is not None:
+                scores[:, ~allowed] = -np.inf
+            total += weight * minmax_rows(scores)
+        if excluded is not None:
+            total[excluded] = -np.inf
+        if allowed is not None:
+            total[:, ~allowed] = -np.inf
+        return total
 
     def _score(self, customer_idx: np.ndarray) -> np.ndarray:
-        total = np.zeros((len(customer_idx), len(self.items_)), dtype=np.float32)
-        for model, weight in zip(self.models_, self.weights_, strict=True):
-            total += weight * minmax_rows(np.asarray(model._score(customer_idx)))
-        return total
+        """The ``include_purchased`` blend over every item (``weight_all``)."""
+        return self._blended(customer_idx, False, None)
+
+    def _recommend_batch(
+        self, customer_idx: np.ndarray, k: int, exclude_seen: bool, allowed: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        return topk(self._blended(customer_idx, exclude_seen, allowed), k)
 
     def similarity_model(self) -> Recommender | None:
         """The first fitted component that supports ``similar_items`` (for item pages)."""
@@ -109,7 +185,9 @@ class BlendRecommender(Recommender):
         return state
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
-        self.weights_ = state["weights"]
+        self.weights_ = state["weights"].reshape(len(state["used"]), -1)
+        if self.weights_.shape[1] == 1:  # files written before per-answer weights
+            self.weights_ = np.repeat(self.weights_, 2, axis=1)
         self.used_ = state["used"]
         self.skipped_ = []
         self.models_ = []

@@ -21,6 +21,7 @@ from recsys.data.dataset import InteractionDataset
 from recsys.errors import ConfigError
 from recsys.models import _implicit as imp
 from recsys.models.base import Recommender
+from recsys.models.recent import recency_interest
 from recsys.models.registry import register
 
 
@@ -47,18 +48,30 @@ class ItemKNNRecommender(Recommender):
     num_threads:
         Threads for the similarity computation (0: every core). The result does not depend
         on it.
+    half_life_days:
+        ``None``: a customer's row is their whole history (``matrix``). Else their recent
+        interest (:func:`~recsys.models.recent.recency_interest`: signed event weights
+        halved every ``half_life_days``), so what they looked at lately leads: "similar to
+        what you just viewed".
     """
 
     name = "itemknn"
     supports_similar = True
+    #: Subclasses without the parameter score whole histories.
+    half_life_days: float | None = None
 
-    def __init__(self, K: int = 100, num_threads: int = 0) -> None:
+    def __init__(
+        self, K: int = 100, num_threads: int = 0, half_life_days: float | None = None
+    ) -> None:
         self.K = K
         self.num_threads = num_threads
+        self.half_life_days = half_life_days
 
     def _check_params(self) -> None:
         imp.check_positive_int(self.name, K=self.K)
         imp.check_threads(self.name, self.num_threads)
+        if self.half_life_days is not None:
+            imp.check_positive(self.name, half_life_days=self.half_life_days)
 
     def _make(self) -> Any:
         return CosineRecommender(K=self.K + 1, num_threads=self.num_threads)
@@ -74,22 +87,40 @@ class ItemKNNRecommender(Recommender):
         sim.sort_indices()
         imp.check_finite(self.name, "fix the event weights in MatrixConfig", similarity=sim.data)
         self.similarity_ = sim
+        if self.half_life_days is not None:
+            self.interest_ = recency_interest(dataset, float(self.half_life_days))
 
     def _score(self, customer_idx: np.ndarray) -> np.ndarray:
-        return _dense_or_neg_inf(self.seen_[customer_idx] @ self.similarity_)
+        rows = self.seen_ if self.half_life_days is None else self.interest_
+        return _dense_or_neg_inf(rows[customer_idx] @ self.similarity_)
 
     def _similar(self, item_idx: np.ndarray) -> np.ndarray:
         return _dense_or_neg_inf(self.similarity_[item_idx])
 
     def _get_state(self) -> dict[str, np.ndarray]:
         s = self.similarity_
-        return {"sim_data": s.data, "sim_indices": s.indices, "sim_indptr": s.indptr}
+        state = {"sim_data": s.data, "sim_indices": s.indices, "sim_indptr": s.indptr}
+        if self.half_life_days is not None:
+            h = self.interest_
+            state.update(
+                {
+                    "interest_data": h.data,
+                    "interest_indices": h.indices,
+                    "interest_indptr": h.indptr,
+                }
+            )
+        return state
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
         n = len(state["sim_indptr"]) - 1
         self.similarity_ = sp.csr_matrix(
             (state["sim_data"], state["sim_indices"], state["sim_indptr"]), shape=(n, n)
         )
+        if "interest_indptr" in state:
+            self.interest_ = sp.csr_matrix(
+                (state["interest_data"], state["interest_indices"], state["interest_indptr"]),
+                shape=(len(state["interest_indptr"]) - 1, n),
+            )
 
 
 @register

@@ -27,6 +27,27 @@ from recsys.models.base import Recommender
 from recsys.models.registry import register
 
 
+def recency_interest(dataset: InteractionDataset, half_life_days: float) -> sp.csr_matrix:
+    """Customers x items ``float32`` CSR of ``max(0, sum of weight * 0.5 ** (age / half-life))``
+    over each customer's events (see the module doc); ages in days before the data's last event.
+    """
+    shape = (dataset.n_customers, dataset.n_items)
+    ev = dataset.events
+    ts = ev[C.TIMESTAMP].to_numpy()
+    age_days = (ts.max() - ts) / np.timedelta64(1, "D") if len(ts) else np.empty(0)
+    decay = np.power(0.5, np.clip(age_days, 0, None) / half_life_days)
+    weight = ev[C.WEIGHT].to_numpy(dtype=np.float64) * decay
+    interest = sp.csr_matrix(
+        (weight, (ev[CUSTOMER_IDX].to_numpy(), ev[ITEM_IDX].to_numpy())), shape=shape
+    )
+    interest.sum_duplicates()
+    interest.data[interest.data < 1e-12] = 0.0
+    interest.eliminate_zeros()
+    interest = interest.astype(np.float32)
+    interest.sort_indices()
+    return interest
+
+
 @register
 class RecentRecommender(Recommender):
     """Rank each customer's engaged items by recency-weighted, signed event weight.
@@ -47,19 +68,7 @@ class RecentRecommender(Recommender):
 
     def _fit(self, dataset: InteractionDataset) -> None:
         shape = (dataset.n_customers, dataset.n_items)
-        ev = dataset.events
-        ts = ev[C.TIMESTAMP].to_numpy()
-        age_days = (ts.max() - ts) / np.timedelta64(1, "D") if len(ts) else np.empty(0)
-        decay = np.power(0.5, np.clip(age_days, 0, None) / float(self.half_life_days))
-        weight = ev[C.WEIGHT].to_numpy(dtype=np.float64) * decay
-        interest = sp.csr_matrix(
-            (weight, (ev[CUSTOMER_IDX].to_numpy(), ev[ITEM_IDX].to_numpy())), shape=shape
-        )
-        interest.sum_duplicates()
-        interest.data[interest.data < 1e-12] = 0.0
-        interest.eliminate_zeros()
-        interest = interest.astype(np.float32)
-        interest.sort_indices()
+        interest = recency_interest(dataset, float(self.half_life_days))
         self.interest_ = interest
 
         popularity = np.bincount(dataset.matrix.indices, minlength=shape[1]).astype(np.float64)

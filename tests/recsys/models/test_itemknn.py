@@ -10,7 +10,7 @@ from recsys import columns as C
 from recsys.config import MatrixConfig
 from recsys.data.dataset import InteractionDataset, build_dataset
 from recsys.errors import ConfigError
-from recsys.models import make_model
+from recsys.models import load_model, make_model
 from recsys.models.itemknn import BM25ItemKNNRecommender, ItemKNNRecommender
 
 
@@ -114,3 +114,26 @@ def test_bm25_and_cosine_are_registered_separately() -> None:
 def test_bad_parameters_are_config_errors(name: str, param: str, value: object, tiny) -> None:
     with pytest.raises(ConfigError, match=rf"{name}: {param} =="):
         make_model(name, **{param: value}).fit(tiny)
+
+
+def test_recent_interest_leads_when_a_half_life_is_set(tmp_path) -> None:
+    # Everyone who bought p also bought q; everyone who bought r also bought s. Customer "me"
+    # viewed p long ago and r yesterday: with a half-life, r's neighbour s comes first.
+    rows = []
+    day0 = pd.Timestamp("2024-01-01")
+    for c in range(4):
+        for item in ("p", "q") if c % 2 else ("r", "s"):
+            rows.append((f"c{c}", item, C.PURCHASE, day0))
+    rows += [("me", "p", C.VIEW, day0), ("me", "r", C.VIEW, day0 + pd.Timedelta(days=59))]
+    rows.append(("me", "p", C.VIEW, day0 + pd.Timedelta(days=1)))  # p viewed twice, long ago
+    events = pd.DataFrame(rows, columns=[C.CUSTOMER_ID, C.ITEM_ID, C.EVENT_TYPE, C.TIMESTAMP])
+    ds = build_dataset(events)
+    neighbours = ["q", "s"]  # (the viewed items themselves stay candidates)
+    whole = ItemKNNRecommender().fit(ds).recommend(["me"], k=1, items=neighbours)
+    recent = ItemKNNRecommender(half_life_days=3.0).fit(ds)
+    assert whole[C.ITEM_ID].tolist() == ["q"]
+    assert recent.recommend(["me"], k=1, items=neighbours)[C.ITEM_ID].tolist() == ["s"]
+    again = load_model(recent.save(tmp_path / "knn.npz"))
+    pd.testing.assert_frame_equal(again.recommend(["me"], k=3), recent.recommend(["me"], k=3))
+    with pytest.raises(ConfigError, match="half_life_days"):
+        ItemKNNRecommender(half_life_days=0).fit(ds)
