@@ -117,6 +117,9 @@ class MatrixConfig(_Section):
             C.ADD_TO_CART: 3.0,
             C.PURCHASE: 5.0,
             C.RETURN: -5.0,
+            # A favourite / wish-list mark: more than a look, less than a cart. Marketplaces
+            # log it (the generated marketplace does); without a weight it was rejected.
+            "favorite": 2.0,
             # POST /v1/events types (recsys.events): a click is a view's worth of interest;
             # being shown an item or an offer says nothing (counted, weight 0).
             "click": 1.0,

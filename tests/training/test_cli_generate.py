@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 
 from recsys import columns as C
+from recsys.data.events import load_events
 from training.cli import main
 
 
@@ -30,6 +31,10 @@ def test_generate_each_kind(tmp_path, capsys, kind, types, days):
     assert span < pd.Timedelta(days=days)
     if kind == "ratings":
         assert not events.duplicated([C.CUSTOMER_ID, C.ITEM_ID]).any()
+    # Every event type a generated shop writes is one the default ingest takes: none is
+    # rejected (favourites were, for want of a weight).
+    result = load_events(out / "events.parquet")
+    assert len(result.rejects) == 0 and len(result.events) == len(events)
 
 
 def test_generate_refuses_an_unknown_kind_in_one_line(tmp_path, capsys):
