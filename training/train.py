@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -36,10 +37,13 @@ from recsys.evaluation.candidates import Comparison, compare_candidates
 from recsys.evaluation.selection import relative_scores
 from recsys.manifest import Manifest, ProtocolFigures, RowCounts
 from recsys.models import MODELS, make_model
+from recsys.models.base import Recommender
+from recsys.models.eligibility import servable_items
 from recsys.store.bundle import write_bundle_tables
 from training.offers import REJECTS_FILE as OFFER_REJECTS_FILE
 from training.offers import offer_bundle_tables
 from training.progress import Reporter
+from training.score import run_local_shards
 
 #: Candidates compared by default; "blend" is repeat ranker + ALS (see recsys.models.blend).
 DEFAULT_CANDIDATES = ("popular", "recent", "itemknn", "als", "ease", "repeat", "blend")
@@ -67,6 +71,9 @@ class TrainOptions(BaseModel):
     #: An offer catalog: allocate its offers (eligibility, caps, budgets) into the bundle.
     offers: Path | None = None
     artifacts: ArtifactOptions = Field(default_factory=ArtifactOptions)
+    #: Score every customer's lists in this many parallel processes (recsys.scoring), then
+    #: join them: the bundle is the same as with 1.
+    shards: int = Field(default=1, ge=1)
 
     @property
     def inputs(self) -> list[Path]:
@@ -168,6 +175,29 @@ def holdout_figures(comparison: Comparison, model: str) -> dict[str, ProtocolFig
     return out
 
 
+def _score_in_shards(
+    tmp: Path,
+    options: TrainOptions,
+    items_frame: pd.DataFrame | None,
+    model: Recommender,
+    version: str,
+) -> dict[str, pd.DataFrame]:
+    """The per-customer tables scored in ``options.shards`` processes from the staged model,
+    on the servable items this job computed (a scratch directory beside the bundle)."""
+    scratch = options.out_dir / f".shards-{version}"
+    try:
+        scratch.mkdir(parents=True, exist_ok=True)
+        allowed = servable_items(items_frame)
+        ids = model.items_.external_ids if allowed is None else allowed
+        candidates = scratch / "candidates.parquet"
+        pd.DataFrame({C.ITEM_ID: pd.Series(ids, dtype=object)}).to_parquet(candidates)
+        return run_local_shards(
+            tmp, options.shards, scratch, version=version, candidates=candidates
+        )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def _segments(
     events: pd.DataFrame,
     items_frame: pd.DataFrame | None,
@@ -239,8 +269,6 @@ def _train_into(
     notes += [f"{chosen} left out a component: {why}" for why in getattr(model, "skipped_", [])]
 
     top_n = options.artifacts.top_n
-    with rep.step(f"Scoring top-{top_n} for {dataset.n_customers:,} customers"):
-        artifacts = build_artifacts(model, dataset, items_frame, options.artifacts)
     model_path = model.save(tmp / "model.npz")
 
     manifest = Manifest(
@@ -274,6 +302,12 @@ def _train_into(
         notes=notes,
         library_versions=library_versions(),
     )
+    with rep.step(f"Scoring top-{top_n} for {dataset.n_customers:,} customers"):
+        scored = None
+        if options.shards > 1:  # the shards read the model and the manifest from tmp
+            write_bundle_tables(tmp, manifest.to_json_dict())
+            scored = _score_in_shards(tmp, options, items_frame, model, run.version)
+        artifacts = build_artifacts(model, dataset, items_frame, options.artifacts, scored=scored)
     tables = artifacts.tables()
     if options.segments:
         with rep.step("Customer segments: RFM, clusters, churn, CLV"):
