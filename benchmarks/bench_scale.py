@@ -244,21 +244,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         _worker(int(args.worker[0]), Path(args.worker[1]))
         return {}
     url = os.environ.get("RECSYS_REDIS_URL", "redis://127.0.0.1:6379/0")
-    rows = []
-    for n in args.events:
-        load = os.getloadavg()
-        row = {**run_size(n, url), "loadavg_1m_at_start": round(load[0], 2)}
-        rows.append(row)
-        print(json.dumps(row), flush=True)
-    payload = {
+    payload: dict[str, Any] = {
         "customers": CUSTOMERS,
         "items": ITEMS,
         "als": ALS,
         "top_n": TOP_N,
         "targets": {"als_per_iteration_s": 8, "top50_all_customers_s": 300, "peak_gb": 4},
-        "rows": rows,
+        "rows": [],
     }
-    path = save("scale", payload)
+    for n in args.events:
+        load = os.getloadavg()
+        row = run_size(n, url)
+        row["loadavg_at_start"] = [round(x, 2) for x in load]
+        row["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+        payload["rows"].append(row)
+        print(json.dumps(row), flush=True)
+        path = save("scale", payload)  # after every size: a long run keeps what it finished
     print(f"saved {path}")
     return payload
 

@@ -32,7 +32,7 @@ import scipy.sparse as sp  # noqa: E402
 from benchmarks.common import save  # noqa: E402
 from recsys import columns as C  # noqa: E402
 from recsys.data.ids import IdMap  # noqa: E402
-from recsys.models import make_model  # noqa: E402
+from recsys.models.als import ALSRecommender  # noqa: E402
 from recsys.scoring import join_shards  # noqa: E402
 from recsys.store.bundle import write_bundle_tables  # noqa: E402
 from training.score import run_local_shards  # noqa: E402
@@ -44,7 +44,7 @@ FACTORS = 64
 def make_bundle(root: Path, customers: int, items: int, seed: int = 0) -> Path:
     """A bundle of a synthetic-factor ALS model (see the module docstring)."""
     rng = np.random.default_rng(seed)
-    model = make_model("als", factors=FACTORS, num_threads=1)
+    model = ALSRecommender(factors=FACTORS, num_threads=1)
     model.customers_ = IdMap(np.array([f"c{i:07d}" for i in range(customers)]))
     model.items_ = IdMap(np.array([f"i{i:05d}" for i in range(items)]))
     model.user_factors_ = rng.normal(0, 0.3, (customers, FACTORS)).astype(np.float32)

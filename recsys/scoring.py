@@ -176,10 +176,11 @@ class ScoringInputs:
             if key not in manifest:
                 raise DataError(f"{root / MANIFEST_FILE} has no {key!r}: not a trained bundle")
         model = load_model(root / str(manifest["model_file"]))
-        if candidates is not None:
-            items = _read_column(Path(candidates), C.ITEM_ID)
-        else:
-            items = _servable_from_catalog(root / TABLES["items"])
+        items = (
+            _read_column(Path(candidates), C.ITEM_ID)
+            if candidates is not None
+            else _servable_from_catalog(root / TABLES["items"])
+        )
         return cls(str(manifest["version"]), model, int(manifest["top_n"]), items)
 
     @staticmethod
