@@ -22,7 +22,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from recsys import columns as C
-from recsys.artifacts import ArtifactOptions, build_artifacts, staged_bundle
+from recsys.artifacts import CUSTOMER_TABLES, ArtifactOptions, build_artifacts, staged_bundle
 from recsys.config import Config
 from recsys.customers.artifacts import segment_manifest, segment_popular, segment_tables
 from recsys.customers.segments import build_segments
@@ -74,6 +74,9 @@ class TrainOptions(BaseModel):
     #: Score every customer's lists in this many parallel processes (recsys.scoring), then
     #: join them: the bundle is the same as with 1.
     shards: int = Field(default=1, ge=1)
+    #: Leave the per-customer tables out: ``recsys score --shard i/N`` computes them on any
+    #: machines and ``recsys score --join N`` completes the bundle (publishable only then).
+    defer_scoring: bool = False
 
     @property
     def inputs(self) -> list[Path]:
@@ -125,6 +128,8 @@ def _check_inputs(options: TrainOptions) -> None:
             raise DataError(f"cannot read {path}: no such file")
     if options.out_dir.exists() and not options.out_dir.is_dir():
         raise DataError(f"--out {options.out_dir} is a file; expected a directory")
+    if options.defer_scoring and options.offers is not None:
+        raise ConfigError("--defer-scoring cannot allocate --offers: offers need the lists")
     unknown = [name for name in options.candidates if name not in MODELS]
     if unknown:
         raise ConfigError(f"unknown model(s) {unknown}; available: {sorted(MODELS)}")
@@ -304,11 +309,15 @@ def _train_into(
     )
     with rep.step(f"Scoring top-{top_n} for {dataset.n_customers:,} customers"):
         scored = None
-        if options.shards > 1:  # the shards read the model and the manifest from tmp
+        if options.defer_scoring:
+            scored = {name: pd.DataFrame() for name in CUSTOMER_TABLES}
+        elif options.shards > 1:  # the shards read the model and the manifest from tmp
             write_bundle_tables(tmp, manifest.to_json_dict())
             scored = _score_in_shards(tmp, options, items_frame, model, run.version)
         artifacts = build_artifacts(model, dataset, items_frame, options.artifacts, scored=scored)
     tables = artifacts.tables()
+    if options.defer_scoring:
+        tables = {k: v for k, v in tables.items() if k not in CUSTOMER_TABLES}
     if options.segments:
         with rep.step("Customer segments: RFM, clusters, churn, CLV"):
             segment_extra, segments_entry = _segments(events, items_frame, config, options, notes)

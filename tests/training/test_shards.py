@@ -80,15 +80,17 @@ def test_a_bad_shard_spec_is_refused(text):
         ShardSpec.parse(text)
 
 
-def _train(retail: Path, out: Path, capsys, *extra: str) -> Path:
-    code = main(
+def _train(retail: Path, out: Path, *extra: str, offers: bool = True) -> int:
+    return main(
         ["train", "--quiet", "--events", str(retail / "events.parquet")]
         + ["--items", str(retail / "items.csv"), "--customers", str(retail / "customers.csv")]
-        + ["--offers", str(retail / "offers.csv"), "--models", "als", "--no-eval"]
-        + ["--top-n", str(TOP_N), "--out", str(out), *extra]
+        + (["--offers", str(retail / "offers.csv")] if offers else [])
+        + ["--models", "als", "--no-eval", "--top-n", str(TOP_N), "--out", str(out), *extra]
     )
-    assert code == 0, capsys.readouterr().err
-    return Path(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def _bundle_of(out: Path) -> Path:
+    return out / (out / "LATEST").read_text().strip()
 
 
 def _same_bundle(a: Path, b: Path) -> None:
@@ -111,38 +113,38 @@ def _same_bundle(a: Path, b: Path) -> None:
 @pytest.fixture(scope="module")
 def unsharded(retail, tmp_path_factory):
     out = tmp_path_factory.mktemp("whole")
-    code = main(
-        ["train", "--quiet", "--events", str(retail / "events.parquet")]
-        + ["--items", str(retail / "items.csv"), "--customers", str(retail / "customers.csv")]
-        + ["--offers", str(retail / "offers.csv"), "--models", "als", "--no-eval"]
-        + ["--top-n", str(TOP_N), "--out", str(out)]
-    )
-    assert code == 0
-    return next(p for p in out.iterdir() if p.is_dir() and not p.name.startswith("."))
+    assert _train(retail, out) == 0
+    return _bundle_of(out)
 
 
 @pytest.mark.parametrize("count", [2, 3])
-def test_train_with_shards_writes_the_unsharded_bundle(retail, unsharded, tmp_path, capsys, count):
-    bundle = _train(retail, tmp_path, capsys, "--shards", str(count))
+def test_train_with_shards_writes_the_unsharded_bundle(retail, unsharded, tmp_path, count):
+    assert _train(retail, tmp_path, "--shards", str(count)) == 0
+    bundle = _bundle_of(tmp_path)
     _same_bundle(unsharded, bundle)
     # The scratch directory of the shards is gone; only the bundle and LATEST remain.
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["LATEST", bundle.name])
 
 
-def test_score_and_join_on_a_trained_bundle(unsharded, tmp_path, capsys):
-    bundle = tmp_path / unsharded.name
-    bundle.mkdir()
-    for file in unsharded.iterdir():
-        (bundle / file.name).write_bytes(file.read_bytes())
-    for table in CUSTOMER_TABLES:
-        (bundle / TABLES[table]).unlink(missing_ok=True)
+def test_a_deferred_bundle_is_completed_by_scoring_shards_and_joining(retail, unsharded, tmp_path):
+    assert _train(retail, tmp_path / "b", "--defer-scoring", offers=False) == 0
+    bundle = _bundle_of(tmp_path / "b")
+    with pytest.raises(DataError, match="incomplete: missing recommendations.parquet"):
+        Bundle.open(bundle)  # not publishable before the join
     shards = tmp_path / "shards"
     for i in (1, 2, 3):
         assert main(["score", str(bundle), "--shard", f"{i}/3", "--out", str(shards), "-q"]) == 0
     assert main(["score", str(bundle), "--join", "3", "--out", str(shards), "-q"]) == 0
+    Bundle.open(bundle)
     for table in CUSTOMER_TABLES:
-        # The catalog's in-stock items are the servable ones here (every sold item is listed).
+        # Servable items from the catalog's in_stock: every sold item is in the items file.
         assert (bundle / TABLES[table]).read_bytes() == (unsharded / TABLES[table]).read_bytes()
+
+
+def test_deferred_scoring_refuses_offers_in_one_line(retail, tmp_path, capsys):
+    assert _train(retail, tmp_path, "--defer-scoring") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--defer-scoring" in err
 
 
 @pytest.mark.parametrize("spec", ["0/2", "3/2", "a/b"])

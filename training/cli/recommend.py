@@ -157,6 +157,14 @@ def train(
             "then join them: the same bundle as one process.",
         ),
     ] = 1,
+    defer_scoring: Annotated[
+        bool,
+        typer.Option(
+            "--defer-scoring",
+            help="Write the bundle without the per-customer lists; complete it with "
+            "`recsys score BUNDLE --shard i/N` (any machines) and `--join N`.",
+        ),
+    ] = False,
     preset: Preset = None,
     config: ConfigFile = None,
     quiet: Quiet = False,
@@ -177,6 +185,7 @@ def train(
         skip_evaluation=no_eval,
         artifacts=ArtifactOptions(top_n=top_n),
         shards=shards,
+        defer_scoring=defer_scoring,
     )
     rep = Reporter(quiet)
     result = run_training(options, config=cfg, reporter=rep)
