@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -81,12 +82,20 @@ def make_bundle(root: Path, customers: int, items: int, seed: int = 0) -> Path:
     return bundle
 
 
-def timed_run(bundle: Path, count: int, out: Path) -> tuple[float, float, dict[str, int]]:
-    """Wall seconds of ``count`` shard processes + join, the join alone, and row counts."""
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_run(bundle: Path, count: int, out: Path) -> tuple[float, float, float, dict[str, int]]:
+    """Wall seconds of ``count`` shard processes + join, the join alone, the shard
+    processes' CPU seconds, and row counts."""
     load = os.getloadavg()[0]
+    cpu = _children_cpu()
     start = time.perf_counter()
     tables = run_local_shards(bundle, count, out / f"n{count}", version=bundle.name)
     wall = time.perf_counter() - start
+    cpu = _children_cpu() - cpu
     start = time.perf_counter()
     join_shards(out / f"n{count}", count, bundle.name)
     join = time.perf_counter() - start
@@ -103,8 +112,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         root = Path(tmp)
         bundle = make_bundle(root, args.customers, args.items)
         load_start = os.getloadavg()
-        one, join_one, rows_one = timed_run(bundle, 1, root)
-        two, join_two, rows_two = timed_run(bundle, 2, root)
+        one, join_one, cpu_one, rows_one = timed_run(bundle, 1, root)
+        two, join_two, cpu_two, rows_two = timed_run(bundle, 2, root)
         load_end = os.getloadavg()
     assert rows_one == rows_two, (rows_one, rows_two)
     payload = {
@@ -116,6 +125,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "n2_wall_s": round(two, 2),
         "n1_join_s": round(join_one, 2),
         "n2_join_s": round(join_two, 2),
+        "n1_shard_cpu_s": round(cpu_one, 2),
+        "n2_shard_cpu_s": round(cpu_two, 2),
         "ratio_n2_over_n1": round(two / one, 3),
         "target_ratio": 0.7,
         "loadavg_start": [round(x, 2) for x in load_start],

@@ -13,7 +13,7 @@ from recsys.data.catalogs import load_items
 from recsys.data.dataset import build_dataset
 from recsys.data.events import load_events
 from recsys.errors import ConfigError, DataError
-from recsys.models import make_model
+from recsys.models import MODELS, make_model
 from recsys.models.eligibility import servable_items
 from recsys.scoring import ShardSpec, join_shards, score_shard, write_shard
 from recsys.store.bundle import TABLES, Bundle
@@ -61,6 +61,20 @@ def test_joined_shards_equal_the_unsharded_tables(fitted, tmp_path, count):
     for name in CUSTOMER_TABLES:
         assert len(joined[name]) > 0
         pd.testing.assert_frame_equal(joined[name], whole[name], check_exact=True)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_model_shards_exactly(fitted, tmp_path, name):
+    _, dataset, items = fitted
+    model = make_model(name).fit(dataset)
+    model.batch_size = 300
+    whole = build_artifacts(model, dataset, items).tables()
+    for i in (1, 2, 3):
+        spec = ShardSpec(i, 3)
+        tables = score_shard(model, spec, 50, servable_items(items))
+        write_shard(tmp_path, spec, "v1", len(model.customers_), tables)
+    for table, frame in join_shards(tmp_path, 3, "v1").items():
+        pd.testing.assert_frame_equal(frame, whole[table], check_exact=True)
 
 
 def test_shards_hold_contiguous_equal_ranges_of_customers():
