@@ -190,14 +190,19 @@ def publish(bundle: str, url: str) -> dict[str, Any]:
     namespace = f"bench-scale-{uuid4().hex[:8]}"
     before = redis_used_gb(url)
     start = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-m", "training", "publish", bundle, "--namespace", namespace]
-        + ["--redis", url, "--quiet"],
-        capture_output=True,
-        text=True,
-    )
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "training", "publish", bundle, "--namespace", namespace]
+            + ["--redis", url, "--quiet"],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+        _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        stderr = err.read().decode(errors="replace")
     took = time.perf_counter() - start
-    child_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
+    child_rss = usage.ru_maxrss / 2**20
     during = redis_used_gb(url)
     client = redis.Redis.from_url(url)
     try:
@@ -205,7 +210,7 @@ def publish(bundle: str, url: str) -> dict[str, Any]:
     finally:
         client.close()
     if proc.returncode != 0:
-        raise RuntimeError(f"publish failed: {proc.stderr.strip()[-500:]}")
+        raise RuntimeError(f"publish failed: {stderr.strip()[-500:]}")
     return {
         "publish_s": round(took, 2),
         "publish_child_max_rss_gb": round(child_rss, 2),

@@ -99,8 +99,12 @@ def timed_run(bundle: Path, count: int, out: Path) -> tuple[float, float, float,
     start = time.perf_counter()
     join_shards(out / f"n{count}", count, bundle.name)
     join = time.perf_counter() - start
-    print(f"  N={count}: {wall:.1f} s wall (join {join:.1f} s), load before {load:.2f}", flush=True)
-    return wall, join, {name: len(frame) for name, frame in tables.items()}
+    print(
+        f"  N={count}: {wall:.1f} s wall (join {join:.1f} s), shard processes {cpu:.1f} s CPU, "
+        f"load before {load:.2f}",
+        flush=True,
+    )
+    return wall, join, cpu, {name: len(frame) for name, frame in tables.items()}
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
