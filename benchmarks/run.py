@@ -25,6 +25,8 @@ BENCHES = (
     "events_durability",
     "quality",
     "redeemers",
+    "shards",
+    "scale",  # minutes: 1M customers x 50k items at 1M, 3M and 10M events
 )
 #: Benchmarks whose module is not ``bench_<name>``.
 MODULES = {"events_durability": "check_events_durability"}

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 
 from recsys import columns as C
@@ -46,6 +47,10 @@ class ArtifactOptions(BaseModel):
     #: Length of the global popular list.
     popular_n: int = Field(default=100, ge=1, le=5000)
 
+
+#: The bundle tables with one list per customer, computed by scoring every customer (the
+#: costly step; :mod:`recsys.scoring` splits it into shards).
+CUSTOMER_TABLES: tuple[str, ...] = ("recommendations", "recommendations_all", "buy_again")
 
 #: The bundle table holding the answer the API serves under each protocol.
 PROTOCOL_TABLES: dict[str, str] = {
@@ -120,19 +125,51 @@ def buy_again(model: Recommender, dataset: InteractionDataset, n: int) -> pd.Dat
     list (3n) and the purchased items among it are kept. Columns ``customer_id, rank,
     item_id, score``; at most ``n`` rows per customer.
     """
-    bought = dataset.purchase_counts().tocoo()
+    return bought_lists(model, dataset.purchase_counts(), n)
+
+
+def bought_lists(
+    model: Recommender,
+    bought: sp.csr_matrix,
+    n: int,
+    *,
+    rows: range | None = None,
+    ranked: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """:func:`buy_again` from a customers x items matrix of net purchases (> 0: bought).
+
+    ``rows`` keeps only the customers whose internal index is in the range (a scoring shard,
+    :mod:`recsys.scoring`); ``ranked`` are the external ids the model ranks in one call
+    (default: the kept buyers), a superset of the kept buyers.
+    """
+    coo = bought.tocoo()
+    keep = coo.data > 0
+    if rows is not None:
+        keep &= (coo.row >= rows.start) & (coo.row < rows.stop)
     pairs = pd.DataFrame(
         {
-            C.CUSTOMER_ID: dataset.customers.to_external(bought.row),
-            C.ITEM_ID: dataset.items.to_external(bought.col),
+            C.CUSTOMER_ID: model.customers_.to_external(coo.row[keep]),
+            C.ITEM_ID: model.items_.to_external(coo.col[keep]),
         }
     )
-    who = pairs[C.CUSTOMER_ID].unique()
-    ranked = model.recommend(who, k=3 * n, exclude_seen=False)
-    again = ranked.merge(pairs, on=[C.CUSTOMER_ID, C.ITEM_ID], how="inner")
-    again = again.sort_values([C.CUSTOMER_ID, C.RANK], kind="stable")
-    again[C.RANK] = (again.groupby(C.CUSTOMER_ID).cumcount() + 1).astype(np.int32)
-    return again[again[C.RANK] <= n].reset_index(drop=True)
+    who = pairs[C.CUSTOMER_ID].unique() if ranked is None else ranked
+    # Ranked a slice of customers at a time (3n rows each: 150M rows for 1M buyers at once).
+    # Slices of whole batches of the customers recommend keeps (those with history), so the
+    # model forms the same batches as in one call and the lists are the same to the bit.
+    idx = model.customers_.to_internal(who)
+    who = model.customers_.to_external(idx[model.history_lengths()[idx] > 0])
+    step = model.batch_size * 16
+    parts = []
+    for start in range(0, max(len(who), 1), step):
+        ranked_frame = model.recommend(who[start : start + step], k=3 * n, exclude_seen=False)
+        again = ranked_frame.merge(pairs, on=[C.CUSTOMER_ID, C.ITEM_ID], how="inner")
+        again = again.sort_values([C.CUSTOMER_ID, C.RANK], kind="stable")
+        again[C.RANK] = (again.groupby(C.CUSTOMER_ID).cumcount() + 1).astype(np.int32)
+        parts.append(again[again[C.RANK] <= n])
+    if len(parts) == 1:
+        return parts[0].reset_index(drop=True)
+    out = pd.concat(parts, ignore_index=True)
+    return out.sort_values([C.CUSTOMER_ID, C.RANK], kind="stable", ignore_index=True)
 
 
 def popular_list(dataset: InteractionDataset, n: int) -> pd.DataFrame:
@@ -155,6 +192,8 @@ def build_artifacts(
     dataset: InteractionDataset,
     items_frame: pd.DataFrame | None = None,
     options: ArtifactOptions | None = None,
+    *,
+    scored: Mapping[str, pd.DataFrame] | None = None,
 ) -> Artifacts:
     """Every table of a bundle from ``model`` fitted on ``dataset``.
 
@@ -163,6 +202,8 @@ def build_artifacts(
     :func:`~recsys.evaluation.protocols.served_list` exactly as evaluation scores them
     (out-of-stock items left out, as serving leaves them out).
     Customers the model has nothing personal for get no rows (served like unknown ones).
+    ``scored`` holds the :data:`CUSTOMER_TABLES` computed elsewhere (joined scoring shards,
+    :mod:`recsys.scoring`); they are used as given instead of scoring every customer here.
     """
     opts = options or ArtifactOptions()
     everyone = dataset.customers.external_ids
@@ -170,11 +211,18 @@ def build_artifacts(
     similar = similar_source(model, dataset).similar_items(
         dataset.items.external_ids, k=opts.similar_n
     )
+    per_customer = dict(scored) if scored is not None else {}
+    if not per_customer:
+        per_customer = {
+            "recommendations": served_list(model, everyone, opts.top_n, NEW_ITEMS, items=allowed),
+            "recommendations_all": served_list(
+                model, everyone, opts.top_n, ALL_PURCHASES, items=allowed
+            ),
+            "buy_again": buy_again(model, dataset, opts.top_n),
+        }
     return Artifacts(
         items=catalog(dataset, items_frame),
-        recommendations=served_list(model, everyone, opts.top_n, NEW_ITEMS, items=allowed),
-        recommendations_all=served_list(model, everyone, opts.top_n, ALL_PURCHASES, items=allowed),
-        buy_again=buy_again(model, dataset, opts.top_n),
+        **per_customer,
         similar_items=similar,
         popular=popular_list(dataset, opts.popular_n),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -21,7 +22,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from recsys import columns as C
-from recsys.artifacts import ArtifactOptions, build_artifacts, staged_bundle
+from recsys.artifacts import CUSTOMER_TABLES, ArtifactOptions, build_artifacts, staged_bundle
 from recsys.config import Config
 from recsys.customers.artifacts import segment_manifest, segment_popular, segment_tables
 from recsys.customers.segments import build_segments
@@ -36,11 +37,14 @@ from recsys.evaluation.candidates import Comparison, compare_candidates
 from recsys.evaluation.selection import relative_scores
 from recsys.manifest import Manifest, ProtocolFigures, RowCounts
 from recsys.models import make_model
+from recsys.models.base import Recommender
+from recsys.models.eligibility import servable_items
 from recsys.models.registry import is_model, model_names
 from recsys.store.bundle import write_bundle_tables
 from training.offers import REJECTS_FILE as OFFER_REJECTS_FILE
 from training.offers import offer_bundle_tables
 from training.progress import Reporter
+from training.score import run_local_shards
 
 #: Candidates compared by default; "blend" is repeat ranker + ALS (see recsys.models.blend).
 DEFAULT_CANDIDATES = ("popular", "recent", "itemknn", "als", "ease", "repeat", "blend")
@@ -68,6 +72,12 @@ class TrainOptions(BaseModel):
     #: An offer catalog: allocate its offers (eligibility, caps, budgets) into the bundle.
     offers: Path | None = None
     artifacts: ArtifactOptions = Field(default_factory=ArtifactOptions)
+    #: Score every customer's lists in this many parallel processes (recsys.scoring), then
+    #: join them: the bundle is the same as with 1.
+    shards: int = Field(default=1, ge=1)
+    #: Leave the per-customer tables out: ``recsys score --shard i/N`` computes them on any
+    #: machines and ``recsys score --join N`` completes the bundle (publishable only then).
+    defer_scoring: bool = False
 
     @property
     def inputs(self) -> list[Path]:
@@ -119,6 +129,8 @@ def _check_inputs(options: TrainOptions) -> None:
             raise DataError(f"cannot read {path}: no such file")
     if options.out_dir.exists() and not options.out_dir.is_dir():
         raise DataError(f"--out {options.out_dir} is a file; expected a directory")
+    if options.defer_scoring and options.offers is not None:
+        raise ConfigError("--defer-scoring cannot allocate --offers: offers need the lists")
     unknown = [name for name in options.candidates if not is_model(name)]
     if unknown:
         raise ConfigError(f"unknown model(s) {unknown}; available: {model_names()}")
@@ -167,6 +179,29 @@ def holdout_figures(comparison: Comparison, model: str) -> dict[str, ProtocolFig
             applies=a.applies, reason=a.reason, n_customers=n, metrics=metrics
         )
     return out
+
+
+def _score_in_shards(
+    tmp: Path,
+    options: TrainOptions,
+    items_frame: pd.DataFrame | None,
+    model: Recommender,
+    version: str,
+) -> dict[str, pd.DataFrame]:
+    """The per-customer tables scored in ``options.shards`` processes from the staged model,
+    on the servable items this job computed (a scratch directory beside the bundle)."""
+    scratch = options.out_dir / f".shards-{version}"
+    try:
+        scratch.mkdir(parents=True, exist_ok=True)
+        allowed = servable_items(items_frame)
+        ids = model.items_.external_ids if allowed is None else allowed
+        candidates = scratch / "candidates.parquet"
+        pd.DataFrame({C.ITEM_ID: pd.Series(ids, dtype=object)}).to_parquet(candidates)
+        return run_local_shards(
+            tmp, options.shards, scratch, version=version, candidates=candidates
+        )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _segments(
@@ -240,8 +275,6 @@ def _train_into(
     notes += [f"{chosen} left out a component: {why}" for why in getattr(model, "skipped_", [])]
 
     top_n = options.artifacts.top_n
-    with rep.step(f"Scoring top-{top_n} for {dataset.n_customers:,} customers"):
-        artifacts = build_artifacts(model, dataset, items_frame, options.artifacts)
     model_path = model.save(tmp / "model.npz")
 
     manifest = Manifest(
@@ -275,7 +308,17 @@ def _train_into(
         notes=notes,
         library_versions=library_versions(),
     )
+    with rep.step(f"Scoring top-{top_n} for {dataset.n_customers:,} customers"):
+        scored = None
+        if options.defer_scoring:
+            scored = {name: pd.DataFrame() for name in CUSTOMER_TABLES}
+        elif options.shards > 1:  # the shards read the model and the manifest from tmp
+            write_bundle_tables(tmp, manifest.to_json_dict())
+            scored = _score_in_shards(tmp, options, items_frame, model, run.version)
+        artifacts = build_artifacts(model, dataset, items_frame, options.artifacts, scored=scored)
     tables = artifacts.tables()
+    if options.defer_scoring:
+        tables = {k: v for k, v in tables.items() if k not in CUSTOMER_TABLES}
     if options.segments:
         with rep.step("Customer segments: RFM, clusters, churn, CLV"):
             segment_extra, segments_entry = _segments(events, items_frame, config, options, notes)

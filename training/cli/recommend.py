@@ -148,6 +148,23 @@ def train(
     no_eval: Annotated[
         bool, typer.Option("--no-eval", help="Skip the holdout; train the first candidate.")
     ] = False,
+    shards: Annotated[
+        int,
+        typer.Option(
+            "--shards",
+            min=1,
+            help="Score every customer's lists in N parallel processes (one thread each), "
+            "then join them: the same bundle as one process.",
+        ),
+    ] = 1,
+    defer_scoring: Annotated[
+        bool,
+        typer.Option(
+            "--defer-scoring",
+            help="Write the bundle without the per-customer lists; complete it with "
+            "`recsys score BUNDLE --shard i/N` (any machines) and `--join N`.",
+        ),
+    ] = False,
     preset: Preset = None,
     config: ConfigFile = None,
     quiet: Quiet = False,
@@ -167,9 +184,71 @@ def train(
         candidates=tuple(_csv_list(models) or ()),
         skip_evaluation=no_eval,
         artifacts=ArtifactOptions(top_n=top_n),
+        shards=shards,
+        defer_scoring=defer_scoring,
     )
     rep = Reporter(quiet)
     result = run_training(options, config=cfg, reporter=rep)
     if result.evaluation is not None:
         rep.text(result.evaluation.to_markdown())
     typer.echo(str(result.bundle_dir))
+
+
+@app.command()
+def score(
+    bundle: Annotated[
+        Path, typer.Argument(help="A trained bundle directory (OUT/<version>).", file_okay=False)
+    ],
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            "--shard", help="Score shard i/N (1 <= i <= N): customers (i-1)*n//N .. i*n//N - 1."
+        ),
+    ] = None,
+    join: Annotated[
+        int | None,
+        typer.Option(
+            "--join",
+            min=1,
+            help="Join shards 1..N into the bundle's recommendations, recommendations_all "
+            "and buy_again tables.",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Shard directory [default: .shards-<version> beside BUNDLE]."),
+    ] = None,
+    threads: Annotated[
+        int, typer.Option("--threads", min=1, help="BLAS and top-k threads of this process.")
+    ] = 1,
+    candidates: Annotated[
+        Path | None,
+        typer.Option(
+            "--candidates",
+            help="Parquet file of servable item_id (default: the catalog's in-stock items).",
+            dir_okay=False,
+        ),
+    ] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Score one shard of every customer's lists, or join the shards into the bundle."""
+    from recsys.errors import ConfigError
+    from recsys.scoring import ScoringInputs, ShardSpec, join_shards, score_bundle_shard
+    from training.score import write_customer_tables
+
+    if (shard is None) == (join is None):
+        raise ConfigError("give exactly one of --shard i/N (score a shard) or --join N")
+    shards_dir = out or bundle.parent / f".shards-{bundle.name}"
+    rep = Reporter(quiet)
+    if shard is not None:
+        spec = ShardSpec.parse(shard)
+        with rep.step(f"Scoring shard {spec} of {bundle}"):
+            path = score_bundle_shard(
+                bundle, spec, shards_dir, candidates=candidates, threads=threads
+            )
+        typer.echo(str(path))
+    elif join is not None:
+        version = ScoringInputs.version_of(bundle)
+        with rep.step(f"Joining {join} shard(s) from {shards_dir} into {bundle}"):
+            write_customer_tables(bundle, join_shards(shards_dir, join, version))
+        typer.echo(str(bundle))
