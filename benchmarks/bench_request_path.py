@@ -43,6 +43,7 @@ from starlette.responses import Response  # noqa: E402
 
 from benchmarks.common import save  # noqa: E402
 from benchmarks.trivial_app import app as trivial_app  # noqa: E402
+from recsys.events import new_recommendation_id  # noqa: E402
 from recsys import columns as C  # noqa: E402
 from recsys.store import keys, write_bundle_tables  # noqa: E402
 from recsys.store.connection import connect, resolve_redis_url  # noqa: E402
@@ -163,6 +164,7 @@ def _pieces_app(settings: Settings, service_app: FastAPI) -> FastAPI:
             "customer_id": customer_id,
             "model_version": answer.version,
             "source": answer.source,
+            "recommendation_id": new_recommendation_id(),
             "items": items,
         }
 
