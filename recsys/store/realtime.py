@@ -16,6 +16,9 @@ non-transactional pipeline of single-key commands (cluster-safe):
 - per ``offer_redeemed``: ``HINCRBY``/``HINCRBYFLOAT`` of the offer's counters, and for its
   customer a ``SET`` of the suppression key with the contact policy's TTL.
 
+On a Redis Cluster, whose redis-py pipelines refuse scripts, the ``EVALSHA`` calls are sent
+one per key instead (32 in flight), the counters still in one pipeline.
+
 A script Redis does not know yet (first use, or after a restart) is loaded (``SCRIPT LOAD``)
 and its calls sent again: the pipeline is sent with ``raise_on_error=False`` and only the
 ``NOSCRIPT`` replies are retried, so no counter is incremented twice. The state is best
@@ -28,6 +31,7 @@ into values; :class:`~recsys.store.reader.StoreReader` pipelines the reads.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -37,6 +41,7 @@ from typing import Any, Final
 
 import orjson
 import redis.asyncio
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError
 
 from recsys.errors import StoreError
@@ -49,6 +54,8 @@ PURCHASE: Final = "purchase"
 REDEEMED: Final = "offer_redeemed"
 #: Items purchased kept per customer or session.
 MAX_BOUGHT: Final = 100
+#: State scripts in flight at once on a Redis Cluster (no pipeline there, see LiveWriter).
+_CONCURRENT: Final = 32
 _RECENT = REALTIME_CUSTOMER.fields["recent"].raw_name
 _BOUGHT = REALTIME_CUSTOMER.fields["bought"].raw_name
 
@@ -277,12 +284,12 @@ class LiveWriter:
         ``RedisError`` when Redis fails (some changes may then be applied)."""
         if not changes:
             return
+        calls = [(key, self._state_args(entries)) for key, entries in changes.states.items()]
+        cluster = isinstance(self.client, RedisCluster)
         pipe = self.client.pipeline(transaction=False)
-        calls = []
-        for key, entries in changes.states.items():
-            args = self._state_args(entries)
-            calls.append((key, args))
-            pipe.evalsha(_SHA, 1, key, *args)
+        if not cluster:
+            for key, args in calls:
+                pipe.evalsha(_SHA, 1, key, *args)
         counters = K.offer_redemptions_key(self.namespace)
         for offer_id, value in changes.redeemed:
             pipe.hincrby(counters, f"n:{offer_id}", 1)
@@ -295,17 +302,35 @@ class LiveWriter:
             if suppress_seconds > 0 and left > 0:
                 key = K.offer_suppressed_key(self.namespace, customer)
                 pipe.set(key, repr(round(ts, 3)), ex=left)
-        replies = await pipe.execute(raise_on_error=False)
-        missing = [calls[i] for i, r in enumerate(replies[: len(calls)]) if _no_script(r)]
-        errors = [r for r in replies if isinstance(r, Exception) and not _no_script(r)]
+        replies = await pipe.execute(raise_on_error=False) if len(pipe) else []
+        states = await self._one_by_one(calls) if cluster else replies[: len(calls)]
+        errors = [r for r in [*replies, *states] if isinstance(r, Exception) and not _no_script(r)]
         if errors:
             raise errors[0]
+        missing = [call for call, reply in zip(calls, states, strict=True) if _no_script(reply)]
         if missing:
             await self.client.script_load(UPDATE_STATE)
+            if cluster:
+                await self._one_by_one(missing, raise_errors=True)
+                return
             retry = self.client.pipeline(transaction=False)
             for key, args in missing:
                 retry.evalsha(_SHA, 1, key, *args)
             await retry.execute()
+
+    async def _one_by_one(
+        self, calls: Sequence[tuple[bytes, list[Any]]], *, raise_errors: bool = False
+    ) -> list[Any]:
+        """EVALSHA per key, ``_CONCURRENT`` at a time: Redis Cluster pipelines refuse
+        scripts (redis-py), and each call goes to its key's node."""
+        replies: list[Any] = []
+        for start in range(0, len(calls), _CONCURRENT):
+            chunk = calls[start : start + _CONCURRENT]
+            replies += await asyncio.gather(
+                *(self.client.evalsha(_SHA, 1, key, *args) for key, args in chunk),  # type: ignore[misc]
+                return_exceptions=not raise_errors,
+            )
+        return replies
 
 
 def _no_script(reply: Any) -> bool:

@@ -293,3 +293,25 @@ def test_a_uvicorn_process_answers_in_real_time(
     finally:
         proc.terminate()
         proc.wait(timeout=15)
+
+
+def test_realtime_on_redis_cluster(
+    cluster_url: str, cluster_client: redis.Redis, cluster_namespace: str, tmp_path: Path
+) -> None:
+    """Live state keys land in any slot: the writes (EVALSHA, counters) and the reads (a
+    pipeline across slots) are single-key commands."""
+    manifest = {"version": "v1", "created_at": "2024-01-01T00:00:00Z", "top_n": 10}
+    path = write_bundle_tables(tmp_path / "bundle", manifest, **shop_tables("v1"))
+    publish(path, cluster_client, namespace=cluster_namespace, score_dtype="float32")
+    settings = Settings(redis_url=cluster_url, namespace=cluster_namespace, gc_freeze=False)
+    with serve(settings) as api:
+        post(
+            api,
+            *[event("view", item, customer_id="cl-1") for item in ("i01", "i04", "i07")],
+            event("purchase", "i04", customer_id="c1", session_id="cl-s"),
+            event("offer_redeemed", customer_id="c2", offer_id="HOME10", value=10.0),
+        )
+        body = recommend(api, "cl-1")
+        assert body["source"] == "realtime" and ids(body) == ["i12", "i06", "i02", "i11", "i10"]
+        assert "i04" not in ids(recommend(api, "c1"))
+        assert api.get("/v1/customers/c2/offers").json()["held"] == "suppressed"
