@@ -31,17 +31,14 @@ from tests.serving.conftest import Publisher, ids, serve, shop_tables
 from tests.serving.redis_server import ThrowawayRedis
 
 _ids = count()
-NOW = datetime.now(UTC)
 
 
 def event(kind: str, item: str | None = None, *, ago: float = 0.0, **fields: Any) -> dict:
-    """One event, ``ago`` seconds before now (later calls get later timestamps by default)."""
+    """One event, ``ago`` seconds before now."""
     out = {
         "event_id": f"rt{next(_ids)}",
         "event_type": kind,
-        "timestamp": (
-            NOW - timedelta(seconds=ago) + timedelta(milliseconds=next(_ids))
-        ).isoformat(),
+        "timestamp": (datetime.now(UTC) - timedelta(seconds=ago)).isoformat(),
         **fields,
     }
     if item is not None:
