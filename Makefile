@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
+SPARK_STAMP := $(VENV)/.installed-spark
 DEMO   ?= var/demo
 
 export OPENBLAS_NUM_THREADS := 1
@@ -23,15 +24,21 @@ demo: $(STAMP)
 	$(BIN)/python -m training.demo --dir $(DEMO)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow and not spark"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy recsys training serving
 
-bench: $(STAMP)
+# The [spark] extra (pyspark, ~400 MB) only for the bench: `make test` never downloads it.
+$(SPARK_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
+	@touch $@
+
+bench: $(STAMP) $(SPARK_STAMP)
 	$(BIN)/python -m pytest -q -m slow -p no:cacheprovider tests
+	$(BIN)/python -m pytest -q -rs -m spark -p no:cacheprovider tests
 	$(BIN)/python -m benchmarks.run
 
 clean:

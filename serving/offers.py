@@ -68,12 +68,13 @@ class Offers:
         self.service.record_failure(endpoint, exc)
         return ApiError(503, "unavailable", f"reading offers failed: {exc}")
 
-    async def for_customer(self, customer_id: str, channel: str) -> tuple[str, OfferAnswer]:
-        """(version, the customer's offers on ``channel``), redemptions applied (held while the
-        customer is suppressed, used-up offers left out). While Redis cannot be read, the
-        fallback offer of the last catalog read (503 when none was)."""
+    async def for_customer(self, customer_id: str, channel: str) -> tuple[Context, OfferAnswer]:
+        """(the answering context: version, experiment arm; the customer's offers on
+        ``channel``), redemptions applied (held while the customer is suppressed, used-up
+        offers left out). While Redis cannot be read, the fallback offer of the last catalog
+        read (503 when none was)."""
         endpoint = "customer_offers"
-        ctx = await self.service.context(endpoint)
+        ctx = await self.service.context(endpoint, customer=customer_id)
         if ctx.live:
             try:
                 catalog = await self.catalogs.get(self.reader, ctx.version)
@@ -86,13 +87,13 @@ class Offers:
                     suppressed=is_suppressed(redeemed_at, manifest, time.time()),
                     used_up=exhausted(catalog, counters),
                 )
-                return ctx.version, answer
+                return ctx, answer
             except STORE_FAILURES as exc:
                 self.service.record_failure(endpoint, exc)
         cached = self.catalogs.cached(ctx.version)
         if cached is None:
             raise ApiError(503, "unavailable", "Redis cannot be read and no offers were loaded")
-        return ctx.version, offer_answer(None, cached, channel)
+        return ctx, offer_answer(None, cached, channel)
 
     async def catalog(self) -> tuple[str, list[dict[str, Any]]]:
         """(version, every offer of its catalog with ``budget_left`` as allocated, and live:

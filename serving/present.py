@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from recsys.answers.ranking import Ranked
-from recsys.events.schema import new_recommendation_id
+from recsys.events.recommendation_id import new_recommendation_id
 from recsys.store.catalog_view import CatalogView
 from serving.metrics import SCOPE_VERSION_KEY
 
@@ -94,18 +94,27 @@ class ItemEncoder:
         return b"[" + b",".join(parts) + b"]"
 
 
-def answer_response(request: Request, answer: Answer, **head: str) -> JSONBytes:
-    """``{**head, model_version, source, recommendation_id, items}`` for a recommendation-like
-    answer. ``recommendation_id`` is new for every answer
-    (:func:`recsys.events.schema.new_recommendation_id`): events that echo it are attributed to
-    this answer (its version, rung, channel and positions)."""
+def answer_response(
+    request: Request, answer: Answer, *, channel: str | None = None, **head: str
+) -> JSONBytes:
+    """``{**head, model_version, experiment, arm, source, recommendation_id, items}`` for a
+    recommendation-like answer shown on ``channel``. ``experiment`` and ``arm`` are null
+    unless a running experiment's arm answered. ``recommendation_id`` is new for every answer
+    and names its version, rung, channel, experiment and arm
+    (:func:`recsys.events.recommendation_id.new_recommendation_id`): events that echo it are
+    attributed to them (positions follow from the items' order)."""
     request.scope[SCOPE_VERSION_KEY] = answer.version
+    rid = new_recommendation_id(
+        answer.version, answer.source, channel, answer.experiment, answer.arm
+    )
     start = orjson.dumps(
         {
             **head,
             "model_version": answer.version,
+            "experiment": answer.experiment,
+            "arm": answer.arm,
             "source": answer.source,
-            "recommendation_id": new_recommendation_id(),
+            "recommendation_id": rid,
         }
     )
     items = answer.snapshot.encoder.items(answer.items)

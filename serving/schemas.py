@@ -60,8 +60,13 @@ class RecommendationsOut(_Out):
     customer_id: str
     model_version: str
     source: Source
+    experiment: str | None = Field(
+        None, description="The running experiment whose arm answered (null: none)."
+    )
+    arm: str | None = Field(None, description="The experiment arm that answered (null: none).")
     recommendation_id: str = Field(
-        description="New for every answer; echo it in events (POST /v1/events) to attribute them."
+        description="New for every answer, naming its version, rung, channel, experiment and "
+        "arm; echo it verbatim in events (POST /v1/events) to attribute them."
     )
     items: list[ItemOut]
 
@@ -73,8 +78,13 @@ class SimilarOut(_Out):
     item_id: str
     model_version: str
     source: Source
+    experiment: str | None = Field(
+        None, description="The running experiment whose arm answered (null: none)."
+    )
+    arm: str | None = Field(None, description="The experiment arm that answered (null: none).")
     recommendation_id: str = Field(
-        description="New for every answer; echo it in events (POST /v1/events) to attribute them."
+        description="New for every answer, naming its version, rung, channel, experiment and "
+        "arm; echo it verbatim in events (POST /v1/events) to attribute them."
     )
     items: list[ItemOut]
 
@@ -85,8 +95,13 @@ class SessionOut(_Out):
 
     model_version: str
     source: Source
+    experiment: str | None = Field(
+        None, description="The running experiment whose arm answered (null: none)."
+    )
+    arm: str | None = Field(None, description="The experiment arm that answered (null: none).")
     recommendation_id: str = Field(
-        description="New for every answer; echo it in events (POST /v1/events) to attribute them."
+        description="New for every answer, naming its version, rung, channel, experiment and "
+        "arm; echo it verbatim in events (POST /v1/events) to attribute them."
     )
     items: list[ItemOut]
 
@@ -186,6 +201,15 @@ class CustomerOffersOut(_Out):
     source: Literal["allocated", "fallback", "held", "none"]
     held: str | None
     offers: list[CustomerOfferOut]
+    experiment: str | None = Field(
+        None, description="The running experiment whose arm answered (null: none)."
+    )
+    arm: str | None = Field(None, description="The experiment arm that answered (null: none).")
+    recommendation_id: str | None = Field(
+        None,
+        description="New for every answer, naming its version, source, channel, experiment "
+        "and arm; echo it in offer events (POST /v1/events) to attribute them.",
+    )
 
 
 class OfferOut(_Out):

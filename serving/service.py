@@ -33,6 +33,7 @@ from recsys.store.live_reader import LiveReader
 from recsys.store.reader import CustomerRecord
 from recsys.store.realtime import LiveState
 from serving.errors import ApiError
+from serving.experiments import Assignment, RunningExperiments
 from serving.metrics import Metrics
 from serving.settings import Settings
 from serving.snapshots import Snapshot, Snapshots
@@ -54,6 +55,8 @@ class Answer:
     items: list[Ranked]
     snapshot: Snapshot
     degraded: bool
+    experiment: str | None = None  # the running experiment whose arm answered, if any
+    arm: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +74,8 @@ class Context:
     version: str
     snapshot: Snapshot
     live: bool  # False: answer from the in-process snapshot only
+    experiment: str | None = None  # set when an experiment's arm picked the version
+    arm: str | None = None
 
 
 def freeze_long_lived() -> None:
@@ -117,6 +122,7 @@ class Service:
         self.clock = clock
         self._pointer: str | None = None
         self._pointer_expires = -math.inf
+        self.experiments = RunningExperiments()  # read and cached with the pointer
         self._down_until = -math.inf
         self._logged: dict[str, float] = {}
 
@@ -149,7 +155,12 @@ class Service:
         ttl = self.settings.version_cache_seconds
         if not fresh and ttl > 0 and now < self._pointer_expires:
             return self._pointer
-        version = await self.reader.active_version()
+        arms = self.experiments.versions  # checked to exist, with the pointer
+        version, running, present = await self.reader.active_and_experiments(sorted(arms))
+        self.experiments.keep(present, arms)
+        if self.experiments.update(running):  # keep every arm's snapshot (and the active's)
+            room = max(3, len(self.experiments.versions) + 2)
+            self.snapshots.size = self.reader.cache_size = room
         if version != self._pointer:
             self.metrics.set_version(version)
         self._pointer, self._pointer_expires = version, now + ttl
@@ -184,13 +195,22 @@ class Service:
         self.metrics.degraded.labels(endpoint).inc()
         return Context(current.version, current, live=False)
 
-    async def context(self, endpoint: str) -> Context:
-        """The version this request answers from (resolved once) and its snapshot."""
+    async def context(
+        self, endpoint: str, *, customer: str | None = None, session: str | None = None
+    ) -> Context:
+        """The version this request answers from (resolved once) and its snapshot: the arm's
+        version when a running experiment splits the request's ``customer`` or ``session``
+        (:mod:`serving.experiments`), else the active version."""
         now = self.clock()
         if now >= self._down_until:
             try:
                 version = await self._active_version(now)
                 if version is not None:
+                    picked = self.experiments.pick(customer, session)
+                    if picked is not None:
+                        arm = await self._arm_context(endpoint, picked)
+                        if arm is not None:
+                            return arm
                     return Context(version, await self.snapshots.get(version), live=True)
                 if self.snapshots.current is None:
                     raise ApiError(503, "no_model", "no model version is published yet")
@@ -198,9 +218,23 @@ class Service:
                 self.record_failure(endpoint, exc)
         return self._fallback(endpoint)
 
+    async def _arm_context(self, endpoint: str, picked: Assignment) -> Context | None:
+        """The arm's version, or None (logged) when it cannot be read although Redis answers:
+        the request then falls back to the active version. Connection failures propagate."""
+        try:
+            snapshot = await self.snapshots.get(picked.version)
+        except StoreError as exc:
+            if _is_connection_failure(exc):
+                raise
+            self.record_failure(f"{endpoint}:experiment", exc)
+            return None
+        return Context(picked.version, snapshot, True, picked.experiment, picked.arm)
+
     def _answer(self, endpoint: str, ctx: Context, source: Source, items: list[Ranked]) -> Answer:
         self.metrics.answered(endpoint, source)
-        return Answer(ctx.version, source, items, ctx.snapshot, degraded=not ctx.live)
+        return Answer(
+            ctx.version, source, items, ctx.snapshot, not ctx.live, ctx.experiment, ctx.arm
+        )
 
     @staticmethod
     def _check_category(ctx: Context, category: str | None) -> None:
@@ -228,7 +262,7 @@ class Service:
         version's catalog does not have.
         """
         endpoint = "recommendations"
-        ctx = await self.context(endpoint)
+        ctx = await self.context(endpoint, customer=customer_id)
         self._check_category(ctx, category)
         record: CustomerRecord | None = None
         state: LiveState | None = None
@@ -325,7 +359,7 @@ class Service:
         items (given or recent) never appear; unknown ids are ignored; popular items top up.
         """
         endpoint = "session"
-        ctx = await self.context(endpoint)
+        ctx = await self.context(endpoint, session=session_id)
         known = [i for i in dict.fromkeys(item_ids) if i in ctx.snapshot.view]
         lists: list[list[tuple[str, float]] | None] = []
         state: LiveState | None = None

@@ -1,9 +1,12 @@
 """``recsys report online``: what the answers did, from exported events (attribution).
 
-Every answer carries a ``recommendation_id``; the impression event that reports it shown
-carries what the answer was made of (``channel``, ``rung``, ``model_version``, ``arm``), and
-later events that echo the id (click, add_to_cart, purchase) are attributed to it. Per
-channel x rung x model version x arm this gives impressions (answers shown), CTR, add-to-cart
+Every answer carries a ``recommendation_id`` that names what the answer was made of (model
+version, rung, channel, experiment, arm: :mod:`recsys.events.recommendation_id`); the
+impression event reports it shown (an id without attribution falls back to what the
+impression says: ``channel``, ``rung``, ``model_version``, ``experiment``, ``arm``), and later
+events that echo the id (click, add_to_cart, purchase) are attributed to it, at the position
+of their item in the impression (:func:`attributed_outcomes`). Per channel x rung x model
+version x experiment x arm this gives impressions (answers shown), CTR, add-to-cart
 rate and conversion (shares of impressions followed by at least one such event), with Wilson
 score intervals (scipy ``binomtest(...).proportion_ci(method="wilson")``; Wilson 1927), and
 revenue per impression (attributed purchase value / impressions) with a percentile bootstrap
@@ -22,9 +25,13 @@ from scipy import stats
 from recsys import columns as C
 from recsys.data.io import read_table
 from recsys.errors import DataError
-from recsys.events.ingest import EVENT_ID
+from recsys.events.ingest import EVENT_ID, LINE
+from recsys.events.recommendation_id import parse_recommendation_id
 
-GROUPS: Final = ("channel", "rung", "model_version", "arm")
+GROUPS: Final = ("channel", "rung", "model_version", "experiment", "arm")
+#: What a recommendation_id names (and an impression may report).
+ATTRIBUTION: Final = ("model_version", "rung", "channel", "experiment", "arm")
+OUTCOMES: Final = ("click", "add_to_cart", "purchase")
 RATES: Final = (("ctr", "click"), ("add_to_cart_rate", "add_to_cart"), ("conversion", "purchase"))
 UNKNOWN: Final = "(none)"
 CONFIDENCE: Final = 0.95
@@ -69,14 +76,57 @@ def load_exported(path: str | Path, since: pd.Timestamp | None = None) -> pd.Dat
     return frame.reset_index(drop=True)
 
 
-def online_report(events: pd.DataFrame) -> pd.DataFrame:
-    """One row per channel x rung x model_version x arm with impressions, attributed clicks,
-    carts, purchases and revenue, rates with ``*_low``/``*_high`` 95% intervals, and
-    ``revenue_per_impression`` with its interval. Outcomes whose ``recommendation_id`` was
-    never reported shown are not attributed (counted in ``unattributed`` of :func:`summary`).
-    """
+def answers_shown(events: pd.DataFrame) -> pd.DataFrame:
+    """One row per answer reported shown (an impression with a ``recommendation_id``),
+    indexed by the id: its :data:`ATTRIBUTION` (from the id when it carries them, else from
+    the impression's own fields; None where unknown), ``customer_id``, ``session_id`` and the
+    first impression's ``timestamp``."""
     shown = events[(events[C.EVENT_TYPE] == "impression") & events["recommendation_id"].notna()]
-    answers = shown.drop_duplicates("recommendation_id").set_index("recommendation_id")
+    first = shown.drop_duplicates("recommendation_id").set_index("recommendation_id")
+    out = pd.DataFrame(index=first.index)
+    for column in (C.CUSTOMER_ID, "session_id", C.TIMESTAMP):
+        out[column] = first[column] if column in first else None
+    parsed = [parse_recommendation_id(rid) for rid in first.index]
+    carried = np.array([p is not None for p in parsed], dtype=bool)
+    for name in ATTRIBUTION:
+        from_id = pd.Series([getattr(p, name, None) for p in parsed], index=first.index)
+        told = first[name] if name in first else pd.Series(None, index=first.index)
+        out[name] = from_id.where(carried, told.astype(object)).astype(object)
+        out[name] = out[name].where(out[name].notna(), None)
+    return out
+
+
+def attributed_outcomes(events: pd.DataFrame) -> pd.DataFrame:
+    """The outcome events (click, add_to_cart, purchase) that echo an answer reported shown,
+    with that answer's :data:`ATTRIBUTION` and the ``position`` (1-based) of the event's item
+    in the impression (the event's own ``position`` when it gives one; NaN when the item was
+    not in the impression)."""
+    answers = answers_shown(events)
+    outcomes = events[
+        events[C.EVENT_TYPE].isin(OUTCOMES) & events["recommendation_id"].isin(answers.index)
+    ]
+    out = outcomes.drop(columns=[c for c in ATTRIBUTION if c in outcomes]).join(
+        answers[list(ATTRIBUTION)], on="recommendation_id"
+    )
+    shown = events[(events[C.EVENT_TYPE] == "impression") & events[C.ITEM_ID].notna()]
+    place = shown.drop_duplicates(["recommendation_id", C.ITEM_ID]).set_index(
+        ["recommendation_id", C.ITEM_ID]
+    )[LINE]
+    where = pd.MultiIndex.from_frame(out[["recommendation_id", C.ITEM_ID]])
+    found = place.reindex(where).to_numpy(dtype=float) + 1
+    own = outcomes["position"] if "position" in outcomes else pd.Series(np.nan, outcomes.index)
+    out["position"] = own.astype(float).fillna(pd.Series(found, index=out.index))
+    return out
+
+
+def online_report(events: pd.DataFrame) -> pd.DataFrame:
+    """One row per channel x rung x model_version x experiment x arm with impressions,
+    attributed clicks, carts, purchases and revenue, rates with ``*_low``/``*_high`` 95%
+    intervals, and ``revenue_per_impression`` with its interval. Outcomes whose
+    ``recommendation_id`` was never reported shown are not attributed (counted in
+    ``unattributed`` of :func:`summary`).
+    """
+    answers = answers_shown(events)
     keys = answers[list(GROUPS)].astype(object).where(answers[list(GROUPS)].notna(), UNKNOWN)
     per = pd.DataFrame(index=answers.index).join(keys)
     outcomes = events[events["recommendation_id"].isin(answers.index)]

@@ -21,6 +21,12 @@ class Reporter:
         if not self.quiet:
             self.console.print(message)
 
+    def warn(self, message: str) -> None:
+        """A line the user must see (printed even when quiet): something is probably wrong
+        with the input although the job went on."""
+        self.console.print("[yellow]warning:[/yellow] ", end="")
+        self.console.print(message.strip(), markup=False, highlight=False, soft_wrap=True)
+
     def text(self, text: str) -> None:
         """Print plain text (tables) as is: no markup, no wrapping."""
         if not self.quiet:

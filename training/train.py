@@ -35,7 +35,8 @@ from recsys.evaluation import METRICS, EvaluationResult
 from recsys.evaluation.candidates import Comparison, compare_candidates
 from recsys.evaluation.selection import relative_scores
 from recsys.manifest import Manifest, ProtocolFigures, RowCounts
-from recsys.models import MODELS, make_model
+from recsys.models import make_model
+from recsys.models.registry import is_model, model_names
 from recsys.store.bundle import write_bundle_tables
 from training.offers import REJECTS_FILE as OFFER_REJECTS_FILE
 from training.offers import offer_bundle_tables
@@ -118,9 +119,9 @@ def _check_inputs(options: TrainOptions) -> None:
             raise DataError(f"cannot read {path}: no such file")
     if options.out_dir.exists() and not options.out_dir.is_dir():
         raise DataError(f"--out {options.out_dir} is a file; expected a directory")
-    unknown = [name for name in options.candidates if name not in MODELS]
+    unknown = [name for name in options.candidates if not is_model(name)]
     if unknown:
-        raise ConfigError(f"unknown model(s) {unknown}; available: {sorted(MODELS)}")
+        raise ConfigError(f"unknown model(s) {unknown}; available: {model_names()}")
 
 
 @dataclass(frozen=True)
@@ -299,6 +300,8 @@ def _train_into(
         if rejected:
             where = options.out_dir / OFFER_REJECTS_FILE
             rep.info(f"  {rejected} offer catalog row(s) rejected; reasons in {where}")
+        for warning in allocated.manifest.get("warnings", []):
+            rep.warn(f"  {warning}")
         tables.update(allocated.tables)  # its segments table adds the best-offer columns
         manifest = manifest.model_copy(update={"offers": allocated.manifest})
     write_bundle_tables(tmp, manifest.to_json_dict(), **tables)

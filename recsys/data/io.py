@@ -131,7 +131,9 @@ def _read_csv(path: Path, columns: list[str] | None, sep: str | None) -> pd.Data
         pass
     for encoding in ("utf-8", "latin-1"):
         try:
-            return pd.read_csv(path, encoding=encoding, **kwargs)  # type: ignore[call-overload]
+            frame = pd.read_csv(path, encoding=encoding, **kwargs)  # type: ignore[call-overload]
+            _refuse_short_lines(path, delim, len(names), encoding)
+            return frame
         except UnicodeDecodeError:
             continue
         except pd.errors.EmptyDataError:
@@ -140,6 +142,27 @@ def _read_csv(path: Path, columns: list[str] | None, sep: str | None) -> pd.Data
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise DataError(f"cannot parse CSV {path}: {reason}") from None
     raise DataError(f"cannot decode {path}: neither UTF-8 nor Latin-1 text")
+
+
+def _refuse_short_lines(path: Path, delim: str, n_fields: int, encoding: str) -> None:
+    """DataError naming the first line with fewer fields than the header.
+
+    pandas' C parser pads such a line with missing values, so a truncated row (an offer
+    without its ``budget``, an event without its ``value``) would be read as if the fields
+    were left empty on purpose. Only reached when the pyarrow parser refused the file, which
+    it does for a short line. Blank lines are skipped, as the parsers skip them.
+    """
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rt", encoding=encoding, newline="") as fh:
+        reader = csv.reader(fh, delimiter=delim)
+        next(reader, None)
+        for row in reader:
+            if row and len(row) < n_fields:
+                raise DataError(
+                    f"cannot parse CSV {path}: line {reader.line_num} has {len(row)} fields, "
+                    f"the header {n_fields}; a short line would be read with its last fields "
+                    "missing, so fix or remove it"
+                )
 
 
 def _read_parquet(path: Path, columns: list[str] | None) -> pd.DataFrame:
@@ -188,8 +211,8 @@ def read_table(
     path:
         The file, or a folder of Parquet files (read together, in path order). CSV
         delimiters (``,`` ``;`` tab ``|``) are detected from the header line; text is UTF-8
-        with a Latin-1 fallback. Malformed CSV lines stop the read (no row is silently
-        dropped).
+        with a Latin-1 fallback. Malformed CSV lines (too many fields, or too few: a
+        truncated line) stop the read (no row is silently dropped or padded).
     columns:
         Read only these columns; a missing one is an error that lists the columns found.
     sep:

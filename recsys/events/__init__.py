@@ -3,6 +3,7 @@ and the mapping to the ingest format (see :mod:`recsys.events.schema`,
 :mod:`recsys.events.ingest`)."""
 
 from recsys.events.config import EventsConfig
+from recsys.events.recommendation_id import new_recommendation_id, parse_recommendation_id
 from recsys.events.schema import (
     EVENT_TYPES,
     ITEM_EVENTS,
@@ -11,7 +12,6 @@ from recsys.events.schema import (
     Checked,
     Event,
     Rejected,
-    new_recommendation_id,
     validate_batch,
     validate_event,
 )
@@ -26,6 +26,7 @@ __all__ = [
     "EventsConfig",
     "Rejected",
     "new_recommendation_id",
+    "parse_recommendation_id",
     "validate_batch",
     "validate_event",
 ]

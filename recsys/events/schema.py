@@ -14,7 +14,6 @@ attributed to those (see ``training/online_report.py``).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,6 +31,7 @@ from pydantic import (
 )
 
 from recsys.data.ids import ID_PATTERN, MAX_ID_LENGTH
+from recsys.events.recommendation_id import PATTERN as RECOMMENDATION_ID_PATTERN
 
 EventType = Literal[
     "impression",
@@ -54,14 +54,8 @@ MAX_ITEMS: Final = 100
 
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=MAX_ID_LENGTH)]
 Label = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:\-]{1,64}$")]
-_RECOMMENDATION_ID: Final = r"^[0-9a-f]{32}$"
-
-
-def new_recommendation_id() -> str:
-    """A fresh ``recommendation_id`` for an answer: a random UUID (RFC 9562 version 4) as 32
-    lowercase hex digits, e.g. ``"3f1c...e9"``; unique without coordination between
-    processes."""
-    return uuid.uuid4().hex
+# A UUID hex, optionally followed by the answer's attribution (recsys.events.recommendation_id).
+_RECOMMENDATION_ID: Final = RECOMMENDATION_ID_PATTERN
 
 
 class Event(BaseModel):

@@ -41,7 +41,7 @@ from recsys.errors import DataError
 from recsys.offers.allocation import Allocation, allocate
 from recsys.offers.arbitration import budgets_of, channels_of, expected_value, offers_table
 from recsys.offers.catalog import CHANNELS, Catalog
-from recsys.offers.eligibility import eligible_pairs
+from recsys.offers.eligibility import eligible_pairs, unmatched_values
 from recsys.offers.policy import ContactPolicy
 from recsys.offers.prior import prior_uplift
 
@@ -299,6 +299,7 @@ def offer_tables(
         "lp_bound": allocation.lp_bound,
         "gap": allocation.gap,
         "policy": policy.model_dump(),
+        "warnings": unmatched_values(catalog, frame),
     }
     return OfferArtifacts(out, manifest, allocation)
 

@@ -78,6 +78,35 @@ def offer_mask(offer: Offer, customers: pd.DataFrame) -> np.ndarray:
     return ok
 
 
+def unmatched_values(catalog: Catalog, customers: pd.DataFrame) -> list[str]:
+    """One line per offer rule value that no customer has, e.g. a misspelt segment.
+
+    ``segments: ["Champion"]`` matches nobody when the segment is called ``Champions``; the
+    offer then silently reaches no one. A value can also be legitimately empty today (a
+    country with no customer yet), so this is a warning for the output, not a reject.
+    Columns the customers frame lacks are :func:`offer_mask`'s error, not reported here.
+    """
+    notes: list[str] = []
+    seen: dict[str, set[str]] = {}
+    for offer in catalog.offers:
+        for field, column in COLUMN_OF.items():
+            allowed = getattr(offer, field)
+            if not allowed or column not in customers.columns:
+                continue
+            if column not in seen:
+                values = customers[column].dropna().astype(str).str.strip()
+                seen[column] = set(values.unique())
+            missing = [v for v in allowed if v not in seen[column]]
+            if missing:
+                known = sorted(seen[column])
+                shown = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
+                notes.append(
+                    f"offer {offer.offer_id!r}: {field} {missing} match no customer "
+                    f"(values found: {shown or 'none'})"
+                )
+    return notes
+
+
 def eligible_pairs(
     catalog: Catalog,
     customers: pd.DataFrame,

@@ -111,7 +111,11 @@ class FeatureSpec:
         """Encode ``frame`` -> float array (n_rows, n_encoded); DataError on a missing column."""
         missing = [c for c in self.columns if c not in frame.columns]
         if missing:
-            raise DataError(f"feature column {missing[0]!r} not found in the customers file")
+            raise DataError(
+                f"feature column(s) {missing} the model was fitted on not found in the "
+                f"customers file; columns: {', '.join(map(str, frame.columns))}; "
+                f"the model needs: {', '.join(self.columns)}"
+            )
         blocks: list[np.ndarray] = []
         for col, spec in self.numeric.items():
             knots = np.asarray(spec["knots"], dtype=float).reshape(-1, 1)

@@ -296,6 +296,41 @@ EVENTS_EXPORT: Final = KeyFamily(
         Field("at", Kind.UNIX_TIME, "time of the last acknowledged batch"),
     ),
 )
+# Experiments (issue #11): non-versioned, written by `recsys experiments start/stop`.
+EXPERIMENTS: Final = KeyFamily(
+    "experiments",
+    RedisType.ZSET,
+    K.experiments_key,
+    "{ns}:experiments",
+    "Every experiment started in the namespace, running or stopped (for `recsys experiments "
+    "list`).",
+    value=Field("{experiment}", Kind.TEXT, "an experiment name (a slug)"),
+    score=Field("score", Kind.UNIX_TIME, "start time"),
+)
+EXPERIMENT: Final = KeyFamily(
+    "experiment",
+    RedisType.STRING,
+    K.experiment_key,
+    "{ns}:experiment:{experiment}",
+    "One experiment's record, kept after it stops (its report needs the configured weights).",
+    value=Field(
+        "value",
+        Kind.JSON,
+        'JSON object `{"name", "unit": customer or session, "arms": [{"arm", "version", '
+        '"weight"}], "status": running or stopped, "started_at", "stopped_at", '
+        '"kept_protected": [versions protected before it started]}`',
+    ),
+)
+RUNNING_EXPERIMENTS: Final = KeyFamily(
+    "running_experiments",
+    RedisType.STRING,
+    K.running_experiments_key,
+    "{ns}:experiments:running",
+    "The running experiments' records in one value (name -> record), so the service reads "
+    "them in the same round trip as the pointer, once per version-cache interval. Start and "
+    "stop rewrite it (with the records and `{ns}:protected`) under the publish lock.",
+    value=Field("value", Kind.JSON, "JSON object: experiment name -> its record (as above)"),
+)
 # Live state (issue #11): not per version (live state outlives publishes and rollbacks),
 # written by POST /v1/events on accept (recsys.store.realtime), read on the request path.
 _LIVE_DOC = (
@@ -346,9 +381,9 @@ OFFER_REDEMPTIONS: Final = KeyFamily(
     "budget is its catalog `budget` minus what they used (`recsys.realtime.offers`). No TTL: "
     "delete it by hand when offer ids are reused for a new campaign.",
     data_field=Field(
-        "{n|u|v}:{offer_id}",
+        "{counter}:{offer_id}",
         Kind.TEXT,
-        "`n:`: redemptions; `u:`: redemptions without a `value`; `v:`: the sum of their "
+        "counter `n`: redemptions; `u`: redemptions without a `value`; `v`: the sum of their "
         "`value`s (money), decimal text",
     ),
 )
@@ -384,6 +419,9 @@ FAMILIES: Final[tuple[KeyFamily, ...]] = (
     EVENTS,
     EVENT_SEEN,
     EVENTS_EXPORT,
+    EXPERIMENTS,
+    EXPERIMENT,
+    RUNNING_EXPERIMENTS,
     REALTIME_CUSTOMER,
     REALTIME_SESSION,
     OFFER_REDEMPTIONS,

@@ -20,6 +20,9 @@ Layout (see ``docs/storage-format.md``)::
     {ns}:v:{version}:offers        STRING  JSON offer catalog (with budget left, fallbacks)
     {ns}:v:{version}:oa:{page}     STRING  a page of an offer's audience (JSON rows)
     {ns}:v:{version}:ia:{page}     STRING  a page of an item's audience (JSON rows)
+    {ns}:experiments               ZSET    every experiment started -> start time
+    {ns}:experiment:{name}         STRING  JSON record of one experiment
+    {ns}:experiments:running       STRING  JSON records of the running experiments
     {ns}:rt:c:{customer}           HASH    live state of a customer (recent items, bought; TTL)
     {ns}:rt:s:{session}            HASH    live state of a session (the same fields; TTL)
     {ns}:offers:redeemed           HASH    live redemption counters per offer
@@ -220,6 +223,24 @@ def event_seen_key(namespace: str, event_id: str) -> bytes:
 def events_export_key(namespace: str) -> bytes:
     """HASH of the export's progress (events written, last stream id, time)."""
     return _ns(namespace) + b":events:export"
+
+
+# Experiments (issue #11): A/B tests between published versions; not per version.
+
+
+def experiments_key(namespace: str) -> bytes:
+    """ZSET of every experiment ever started (running or stopped) -> start time."""
+    return _ns(namespace) + b":experiments"
+
+
+def running_experiments_key(namespace: str) -> bytes:
+    """STRING: JSON object of the running experiments' definitions (read with the pointer)."""
+    return _ns(namespace) + b":experiments:running"
+
+
+def experiment_key(namespace: str, name: str) -> bytes:
+    """STRING: JSON record of one experiment (definition, status, start and stop times)."""
+    return _ns(namespace) + b":experiment:" + str(name).encode()
 
 
 # Live state (issue #11): not per version, it outlives publishes (see recsys.store.realtime).

@@ -184,6 +184,25 @@ class StoreReader:
         StoreError if the pointer holds something that is not a version id (corrupt store).
         """
         raw = await self._call("the active version", self.client.get(K.active_key(self.namespace)))
+        return self._pointer(raw)
+
+    async def active_and_experiments(
+        self, versions: Sequence[str] = ()
+    ) -> tuple[str | None, bytes | None, set[str]]:
+        """The active version (as :meth:`active_version`), the stored running experiments
+        (family ``running_experiments``, raw; None when none run; decode with
+        :func:`recsys.experiments.registry.decode_running`) and which of ``versions`` still
+        exist (their ``info`` key), in one round trip (a pipeline of GETs)."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.get(K.active_key(self.namespace))
+        pipe.get(K.running_experiments_key(self.namespace))
+        for version in versions:
+            pipe.get(K.info_key(self.namespace, version))
+        raw, running, *infos = await self._call("the active version", pipe.execute())
+        present = {v for v, info in zip(versions, infos, strict=True) if info is not None}
+        return self._pointer(raw), running, present
+
+    def _pointer(self, raw: bytes | None) -> str | None:
         if raw is None:
             return None
         try:

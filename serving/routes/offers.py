@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response, StreamingResponse
 
+from recsys.events.recommendation_id import new_recommendation_id
 from serving.deps import ServiceDep
 from serving.metrics import SCOPE_VERSION_KEY
 from serving.offers import OfferCatalogs, Offers
@@ -97,18 +98,24 @@ def customer_router(settings: Settings) -> APIRouter:
         """The customer's offers on ``channel``, best first, each with its reason; the
         fallback offer when none is allocated (an unknown customer gets it too); none on a
         channel the contact policy holds for the customer."""
-        version, answer = await Offers(service, _catalogs(request)).for_customer(
+        ctx, answer = await Offers(service, _catalogs(request)).for_customer(
             customer_id, query.channel
+        )
+        rid = new_recommendation_id(
+            ctx.version, answer.source, query.channel, ctx.experiment, ctx.arm
         )
         body = {
             "customer_id": customer_id,
-            "model_version": version,
+            "model_version": ctx.version,
             "channel": query.channel,
             "source": answer.source,
             "held": answer.held,
             "offers": answer.offers,
+            "experiment": ctx.experiment,
+            "arm": ctx.arm,
+            "recommendation_id": rid,
         }
-        return json_response(request, version, body)
+        return json_response(request, ctx.version, body)
 
     return api
 

@@ -50,7 +50,7 @@ def router(settings: Settings, models: RequestModels) -> APIRouter:
             exclude=frozenset(q.exclude),
             include_purchased=q.include_purchased,
         )
-        return answer_response(request, answer, customer_id=customer_id)
+        return answer_response(request, answer, channel=q.channel, customer_id=customer_id)
 
     @api.post("/recommendations/session", response_model=SessionOut)
     async def session_recommendations(

@@ -3,11 +3,14 @@ with every answer compared to the same bundle served from a single Redis."""
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 import redis.asyncio.cluster
 from fastapi.testclient import TestClient
 
+from recsys.events.recommendation_id import PATTERN as RID_PATTERN
 from recsys.store.publish import publish
 from recsys.store.versions import list_versions, prune_versions
 from serving.app import create_app
@@ -52,7 +55,7 @@ def _answers(api: TestClient, paths: list[str]) -> list[tuple[int, str, object]]
         response = api.get(path)
         body = response.json()
         rid = body.pop("recommendation_id", None) if isinstance(body, dict) else None
-        assert rid is None or (len(rid) == 32 and int(rid, 16) >= 0)
+        assert rid is None or re.fullmatch(RID_PATTERN, rid)
         out.append((response.status_code, response.headers.get(VERSION_HEADER), body))
     return out
 

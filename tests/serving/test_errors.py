@@ -58,6 +58,18 @@ def test_too_many_excluded_ids_is_422(api: TestClient) -> None:
 def test_ids_outside_the_alphabet_are_422(api: TestClient, path: str) -> None:
     error = assert_error(api.get(path), 422, "invalid_parameter")
     assert error["message"].startswith("path.")
+    # Said in words (the rule ingest applies), not as the 200-character id pattern.
+    if "c" * 129 not in path:
+        assert "not a valid id: 1-128 characters, no control characters" in error["message"]
+        assert "[^" not in error["message"]
+
+
+def test_an_id_in_a_body_or_query_is_refused_in_words(api: TestClient) -> None:
+    body = api.post("/v1/recommendations/session", json={"item_ids": ["ok", " lead"]})
+    message = assert_error(body, 422, "invalid_parameter")["message"]
+    assert message.startswith("item_ids.1: not a valid id: 1-128 characters"), message
+    query = assert_error(api.get(f"{REC}?exclude=a%01b"), 422, "invalid_parameter")
+    assert "query.exclude.0: not a valid id" in query["message"]
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from recsys.events.recommendation_id import Attribution, parse_recommendation_id
 from serving.settings import Settings
 from tests.serving.conftest import ITEM_INFO, Publisher, assert_error, ids, serve
 
@@ -17,11 +18,14 @@ def test_known_customer_gets_the_bundle_in_order_with_catalog_facts(api: TestCli
     assert r.headers["x-model-version"] == "v1"
     body = r.json()
     rid = body.pop("recommendation_id")
-    assert len(rid) == 32 and int(rid, 16) >= 0  # new for every answer (attribution)
+    # New for every answer, naming what it was made of (attribution).
+    assert parse_recommendation_id(rid) == Attribution("v1", "personal", "web", None, None)
     assert api.get(URL.format("c1"), params={"k": 3}).json()["recommendation_id"] != rid
     assert body == {
         "customer_id": "c1",
         "model_version": "v1",
+        "experiment": None,
+        "arm": None,
         "source": "personal",
         "items": [
             {

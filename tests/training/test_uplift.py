@@ -122,3 +122,15 @@ def test_errors_are_one_line_exit_2(tmp_path, capsys):
 def _write(frame: pd.DataFrame, path):
     frame.to_csv(path, index=False)
     return path
+
+
+def test_assign_names_the_missing_features_and_the_columns_found(tmp_path, capsys):
+    assert _fit(tmp_path, capsys, _history(1500), "--features", "young,spend")[0] == 0
+    customers = _history(20, seed=3)[["cid", "young"]].rename(columns={"young": "is_young"})
+    args = ["uplift", "assign", "-q", "--model", tmp_path / "model"]
+    args += ["--customers", _write(customers, tmp_path / "c.csv"), "--out", tmp_path / "o.csv"]
+    code = main([str(a) for a in args])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert "['young', 'spend']" in err or "['spend', 'young']" in err
+    assert "columns: cid, is_young" in err and "the model needs:" in err

@@ -10,7 +10,14 @@ bad data/config/options, 3 for a failed fit, 4 for the store); no traceback.
 from __future__ import annotations
 
 from recsys.cli_options import exit_code_of
-from training.cli import customers, events, offers, recommend, store  # noqa: F401 (commands)
+from training.cli import (  # noqa: F401 (commands)
+    customers,
+    events,
+    experiments,
+    offers,
+    recommend,
+    store,
+)
 from training.cli.app import app
 
 __all__ = ["app", "main"]

@@ -134,6 +134,8 @@ def offers_command(
         f"({m['method']}, value {m['objective']:.2f}, LP bound {m['lp_bound']:.2f}); "
         f"{m['rejected_offers']} catalog rows rejected"
     )
+    for warning in m.get("warnings", []):
+        rep.warn(f"  {warning}")
     typer.echo(str(bundle))
 
 

@@ -95,3 +95,21 @@ def serve(
     args += [] if access_log else ["--no-access-log"]
     sys.stdout.flush()
     os.execve(sys.executable, args, env)
+
+
+@app.command()
+def prune(
+    keep: Annotated[int, typer.Option("--keep", min=1, help="Newest versions kept.")] = 2,
+    redis: RedisUrl = None,
+    namespace: Namespace = "recsys",
+) -> None:
+    """Delete versions beyond the newest ``--keep``; never the active one nor a protected one
+    (e.g. a version a running experiment serves). Holds the publish lock."""
+    from recsys.store.connection import connect
+    from recsys.store.lock import PublishLock
+    from recsys.store.versions import prune_versions
+
+    client = connect(redis)
+    with PublishLock(client, namespace) as lock:
+        deleted = prune_versions(client, namespace, keep, heartbeat=lock.refresh)
+    typer.echo(f"deleted versions: {', '.join(deleted) or 'none'}")

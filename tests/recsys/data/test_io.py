@@ -146,3 +146,23 @@ def test_a_folder_of_parquet_partitions_is_read_as_one_table(tmp_path):
     empty.mkdir()
     with pytest.raises(DataError, match="a folder with no Parquet file"):
         read_table(empty)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".csv.gz"])
+def test_a_truncated_line_stops_the_read_instead_of_being_padded(tmp_path, suffix):
+    # A row with fewer fields than the header used to come back with its last fields NaN,
+    # i.e. an offer without its budget read as an unlimited offer.
+    text = "offer_id,kind,value,budget\nO1,percent_off,10,500\nO2,percent_off,15\n\nO3,gift,0,9\n"
+    path = tmp_path / f"short{suffix}"
+    if suffix.endswith(".gz"):
+        import gzip
+
+        path.write_bytes(gzip.compress(text.encode()))
+    else:
+        path.write_text(text)
+    with pytest.raises(DataError, match=r"line 3 has 3 fields, the header 4"):
+        read_table(path)
+    # Quoted separators and an explicitly empty last field are not short lines.
+    fine = tmp_path / "fine.csv"
+    fine.write_text('a,b,c\n"x,y",2,\n1,"p\nq",3\n')
+    assert read_table(fine).shape == (2, 3)

@@ -132,6 +132,7 @@ def test_eligibility_rules_caps_and_expiry(artifacts) -> None:
         artifacts.manifest["rejected_offers"] == 1
         and artifacts.manifest["uplift_source"] == "prior"
     )
+    assert artifacts.manifest["warnings"] == []  # every rule value names real customers
     assert offers["reason"][offers["reason"] != "fallback"].str.startswith("prior").all()
 
 

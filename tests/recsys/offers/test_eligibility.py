@@ -7,7 +7,7 @@ import pytest
 from recsys.errors import DataError
 from recsys.offers.arbitration import COLUMNS, expected_value, offers_table
 from recsys.offers.catalog import validate_offers
-from recsys.offers.eligibility import eligible_pairs
+from recsys.offers.eligibility import eligible_pairs, unmatched_values
 from recsys.offers.policy import ContactPolicy
 from recsys.offers.prior import prior_uplift
 
@@ -87,6 +87,18 @@ def test_per_customer_cap_within_the_period():
     )
     pairs = _pairs(redemptions=redemptions)
     assert ("c", "welcome") not in pairs and ("d", "welcome") in pairs
+
+
+def test_a_rule_value_no_customer_has_is_flagged():
+    # "loyal" is in vip's list but no customer is in that segment: the offer still reaches
+    # champions, yet a misspelt value would silently reach nobody, so it is said.
+    notes = unmatched_values(_catalog(), CUSTOMERS)
+    assert notes == [
+        "offer 'vip': segments ['loyal'] match no customer (values found: at_risk, champions, new)"
+    ]
+    typo = validate_offers([{"offer_id": "x", "kind": "gift", "value": 1, "segments": "Champion"}])
+    assert unmatched_values(typo, CUSTOMERS)[0].startswith("offer 'x': segments ['Champion']")
+    assert unmatched_values(typo, CUSTOMERS.drop(columns="segment")) == []
 
 
 def test_a_rule_on_a_missing_column_names_it():
