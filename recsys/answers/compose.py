@@ -33,6 +33,7 @@ def customer_rungs(
     include_purchased: bool = False,
     realtime: Sequence[Scored] = (),
     bought: frozenset[str] = frozenset(),
+    depth: int | None = None,
 ) -> tuple[list[Rung], frozenset[str]]:
     """The customer's fallback chain and what must never appear.
 
@@ -40,7 +41,10 @@ def customer_rungs(
     ``include_purchased`` the all-purchases answer (``all``; a version published before
     bundles carried it interleaves ``rec`` with the bought items). Items the customer bought
     (``again``, and the live state's ``bought``) join ``exclude`` unless
-    ``include_purchased``. A non-empty ``realtime`` list leads (see the module docs).
+    ``include_purchased``. A non-empty ``realtime`` list leads (see the module docs); with a
+    ``depth`` (the answer's ``k``), only the first ``depth`` items of each list are
+    alternated, then come the rest of the personal list and of the realtime list (the same
+    answer whenever the alternated head fills it, without mixing whole lists per request).
     """
     rungs: list[Rung] = []
     segment = ""
@@ -62,7 +66,12 @@ def customer_rungs(
     if realtime:
         live = Rung("realtime", realtime)
         if rungs and rungs[0].items:
-            rungs[0] = mix(live, rungs[0])
+            own = rungs[0]
+            if depth is None:
+                rungs[0] = mix(live, own)
+            else:
+                head = mix(Rung("realtime", realtime[:depth]), Rung(own.source, own.items[:depth]))
+                rungs[0:1] = [head, own, live]
         else:
             rungs.insert(0, live)
     if segment and segment != GLOBAL_SEGMENT:
@@ -92,5 +101,6 @@ def customer_answer(
         include_purchased=include_purchased,
         realtime=realtime,
         bought=bought,
+        depth=k,
     )
     return pick(rungs, k, data.view, Filters(exclude, category))

@@ -76,3 +76,20 @@ def test_a_personal_list_is_folded_into_only_by_events_newer_than_the_version() 
     assert not wants_fold_in(None, None, data) and not wants_fold_in(LiveState(), None, data)
     for undated in (None, "not a time"):  # nothing is newer than an undated version
         assert not wants_fold_in(new, personal, _data(undated))
+
+
+def test_only_the_heads_are_alternated_then_the_rest_of_each_list() -> None:
+    from recsys.answers.compose import customer_answer, customer_rungs
+
+    personal = CustomerRecord({b"rec": encode_list(np.array([0, 1]), np.array([2.0, 1.0]))}, VIEW)
+    data = VersionData("v1", VIEW, {}, {})
+    live = [("d", 9.0), ("c", 8.0)]  # d is out of stock
+    source, items = customer_answer(personal, data, 2, realtime=live)
+    assert source == "personal" and items == [("a", 2.0, "personal"), ("c", 8.0, "realtime")]
+    # depth 1: [d | a] alternated, then the personal rest (b), then the realtime rest (c)
+    rungs, _ = customer_rungs(personal, data, realtime=live, depth=1)
+    assert pick(rungs, 3, VIEW, Filters())[1] == [
+        ("a", 2.0, "personal"),
+        ("b", 1.0, "personal"),
+        ("c", 8.0, "realtime"),
+    ]
