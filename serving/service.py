@@ -3,7 +3,10 @@
 Round trips per request: the active-version GET (skipped while the in-process pointer cache is
 fresh, ``version_cache_seconds``) and one read of what the answer needs (the customer HASH,
 the item's similar list, or one pipeline for a session). The catalog, popular lists and
-manifest come from the version's in-process :class:`~serving.fallback.Snapshot`.
+manifest come from the version's in-process :class:`~serving.fallback.Snapshot`. With
+``realtime`` on, the customer's (or session's) live state comes in that same pipeline; only a
+live state with recent items to fold in costs one more round trip (at most
+``realtime_fold_in`` similar lists, one pipeline; :mod:`recsys.answers.realtime`).
 
 When Redis fails, requests are answered from the snapshot of the newest version seen
 (``source: popular``), and for ``redis_retry_seconds`` after a failure Redis is not tried
