@@ -13,6 +13,11 @@ Variants (a published shop of ``--customers`` x top-50 lists in a throwaway name
   fragments).
 - ``recommendations-redis-py``: the same with redis-py's asyncio client
   (``RECSYS_REDIS_MULTIPLEX=false``): the read client's share.
+- ``recommendations-realtime-off``: the same with ``RECSYS_REALTIME=false`` (the customer's
+  HASH alone instead of a pipeline with their live state): the live state read's share.
+- ``recommendations-live-state``: customers with 5 fresh views in their live state (the
+  realtime rung folded in: a second round trip for 5 similar lists, mixed with the personal
+  list).
 - ``route-request-only`` / ``route-with-parameters``: an endpoint that returns constant bytes,
   taking only ``Request``, or the service's path id, query model and service dependency:
   FastAPI's parameter solving.
@@ -44,9 +49,11 @@ from starlette.responses import Response  # noqa: E402
 from benchmarks.common import save  # noqa: E402
 from benchmarks.trivial_app import app as trivial_app  # noqa: E402
 from recsys import columns as C  # noqa: E402
+from recsys.events import new_recommendation_id  # noqa: E402
 from recsys.store import keys, write_bundle_tables  # noqa: E402
-from recsys.store.connection import connect, resolve_redis_url  # noqa: E402
+from recsys.store.connection import connect, connect_async, resolve_redis_url  # noqa: E402
 from recsys.store.publish import publish  # noqa: E402
+from recsys.store.realtime import LiveWriter, plan  # noqa: E402
 from recsys.store.versions import unlink_matching  # noqa: E402
 from serving.app import create_app  # noqa: E402
 from serving.deps import ServiceDep  # noqa: E402
@@ -163,6 +170,7 @@ def _pieces_app(settings: Settings, service_app: FastAPI) -> FastAPI:
             "customer_id": customer_id,
             "model_version": answer.version,
             "source": answer.source,
+            "recommendation_id": new_recommendation_id(),
             "items": items,
         }
 
@@ -187,6 +195,22 @@ async def _measure(
     return per_request
 
 
+async def _live_states(url: str, namespace: str, items: int, customer_ids: list[str]) -> None:
+    """Give ``customer_ids`` 5 fresh views each in their live state, as events would."""
+    rng = random.Random(1)
+    client = connect_async(url)
+    try:
+        writer = LiveWriter(client, namespace, ttl=3600, recent=20)
+        now = time.time()
+        changes = plan(namespace, [], now)
+        for cid in dict.fromkeys(customer_ids):
+            views = [("view", f"I{rng.randrange(items):05d}", now - 10 * j) for j in range(5)]
+            changes.states[keys.realtime_customer_key(namespace, cid)] = views
+        await writer.write(changes, suppress_seconds=0, now=now)
+    finally:
+        await client.aclose()
+
+
 async def _run(args: argparse.Namespace, url: str, namespace: str) -> dict[str, list[float]]:
     rng = random.Random(0)
     customers = [f"C{rng.randrange(args.customers):06d}" for _ in range(4096)]
@@ -194,10 +218,13 @@ async def _run(args: argparse.Namespace, url: str, namespace: str) -> dict[str, 
     apps = {
         "mux": create_app(base),
         "redis-py": create_app(base.model_copy(update={"redis_multiplex": False})),
+        "no-realtime": create_app(base.model_copy(update={"realtime": False})),
     }
+    await _live_states(url, namespace, args.items, customers[:512])
     async with (
         apps["mux"].router.lifespan_context(apps["mux"]),
         apps["redis-py"].router.lifespan_context(apps["redis-py"]),
+        apps["no-realtime"].router.lifespan_context(apps["no-realtime"]),
     ):
         pieces = _pieces_app(base, apps["mux"])
 
@@ -211,6 +238,11 @@ async def _run(args: argparse.Namespace, url: str, namespace: str) -> dict[str, 
             "trivial": (trivial_app, lambda i: ("/ping", b"")),
             "recommendations": (apps["mux"], rec("/v1/customers")),
             "recommendations-redis-py": (apps["redis-py"], rec("/v1/customers")),
+            "recommendations-realtime-off": (apps["no-realtime"], rec("/v1/customers")),
+            "recommendations-live-state": (
+                apps["mux"],
+                lambda i: (f"/v1/customers/{customers[i % 512]}/recommendations", b"k=10"),
+            ),
             "route-request-only": (pieces, rec("/request-only")),
             "route-with-parameters": (pieces, rec("/with-parameters")),
             "answer-joined": (pieces, rec("/joined")),
@@ -251,6 +283,10 @@ def main(argv: list[str] | None = None) -> dict:
         - us["route-request-only"],
         "response_model instead of joined JSON": us["answer-response-model"] - us["answer-joined"],
         "redis-py client instead of the multiplexed one": us["recommendations-redis-py"]
+        - us["recommendations"],
+        "live state read (realtime on, no events)": us["recommendations"]
+        - us["recommendations-realtime-off"],
+        "realtime rung (5 fresh views folded in)": us["recommendations-live-state"]
         - us["recommendations"],
     }
     for what, cost in pieces.items():

@@ -1,19 +1,23 @@
 """Offers for the API: a customer's offers, the catalog, offer and item audiences.
 
-Everything comes from the answering version. A customer's offers are one HGET (the stored
-``offers`` field) composed by :func:`recsys.offers.answer.offer_answer` with the version's
-offer catalog (one GET, then kept in memory per version); audiences are paged like segment
-lists (one round trip for a page of up to 1,000, cursors bound to their version: 410 once it
-is gone).
+Everything comes from the answering version. A customer's offers are one round trip (the
+stored ``offers`` field, the customer's suppression and the offers' redemption counters: the
+live effects of ``offer_redeemed`` events, :mod:`recsys.realtime.offers`) composed by
+:func:`recsys.realtime.offers.live_offer_answer` with the version's offer catalog (one GET,
+then kept in memory per version); audiences are paged like segment lists (one round trip for
+a page of up to 1,000, cursors bound to their version: 410 once it is gone).
 """
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from typing import Any
 
 from recsys.offers.answer import OfferAnswer, OfferCatalog, offer_answer
+from recsys.realtime.offers import budget_remaining, exhausted, is_suppressed, live_offer_answer
+from recsys.store.live_reader import LiveReader
 from recsys.store.reader import StoreReader
 from serving.errors import ApiError
 from serving.present import CSV_PAGE, csv_line
@@ -51,6 +55,7 @@ class Offers:
     def __init__(self, service: Service, catalogs: OfferCatalogs) -> None:
         self.service = service
         self.reader: StoreReader = service.lists_reader
+        self.live = LiveReader(self.reader)
         self.catalogs = catalogs
 
     async def _live(self, endpoint: str) -> Context:
@@ -65,15 +70,24 @@ class Offers:
 
     async def for_customer(self, customer_id: str, channel: str) -> tuple[Context, OfferAnswer]:
         """(the answering context: version, experiment arm; the customer's offers on
-        ``channel``). While Redis cannot be read, the fallback offer of the last catalog read
-        (503 when none was)."""
+        ``channel``), redemptions applied (held while the customer is suppressed, used-up
+        offers left out). While Redis cannot be read, the fallback offer of the last catalog
+        read (503 when none was)."""
         endpoint = "customer_offers"
         ctx = await self.service.context(endpoint, customer=customer_id)
         if ctx.live:
             try:
                 catalog = await self.catalogs.get(self.reader, ctx.version)
-                stored = await self.reader.customer_offers(ctx.version, customer_id)
-                return ctx, offer_answer(stored, catalog, channel)
+                stored, redeemed_at, counters = await self.live.offers(ctx.version, customer_id)
+                manifest = ctx.snapshot.data.manifest
+                answer = live_offer_answer(
+                    stored,
+                    catalog,
+                    channel,
+                    suppressed=is_suppressed(redeemed_at, manifest, time.time()),
+                    used_up=exhausted(catalog, counters),
+                )
+                return ctx, answer
             except STORE_FAILURES as exc:
                 self.service.record_failure(endpoint, exc)
         cached = self.catalogs.cached(ctx.version)
@@ -82,12 +96,23 @@ class Offers:
         return ctx, offer_answer(None, cached, channel)
 
     async def catalog(self) -> tuple[str, list[dict[str, Any]]]:
-        """(version, every offer of its catalog with ``budget_left``)."""
+        """(version, every offer of its catalog with ``budget_left`` as allocated, and live:
+        ``redemptions`` so far and ``budget_remaining``, the budget minus what they used)."""
         ctx = await self._live("offers")
         try:
-            return ctx.version, (await self.catalogs.get(self.reader, ctx.version)).rows
+            rows = (await self.catalogs.get(self.reader, ctx.version)).rows
+            counters = await self.live.redemptions()
         except STORE_FAILURES as exc:
             raise self._failed("offers", exc) from None
+        out = []
+        for row in rows:
+            counts = counters.get(str(row.get("offer_id")))
+            live = {
+                "redemptions": 0 if counts is None else counts.n,
+                "budget_remaining": budget_remaining(row, counts),
+            }
+            out.append({**row, **live})
+        return ctx.version, out
 
     async def _start(
         self, endpoint: str, sort: str, cursor: str | None, list_id: str

@@ -53,7 +53,9 @@ class ItemOut(_Out):
 
 
 class RecommendationsOut(_Out):
-    """A customer's list. ``source`` is the rung that answered: personal, segment or popular."""
+    """A customer's list. ``source`` is the rung that answered: personal, segment or popular,
+    or realtime (items similar to the customer's recent views, clicks and carts, from events
+    posted since the model was made)."""
 
     customer_id: str
     model_version: str
@@ -88,7 +90,8 @@ class SimilarOut(_Out):
 
 
 class SessionOut(_Out):
-    """Suggestions for a session: ``source`` is ``similar`` or ``popular``."""
+    """Suggestions for a session: ``source`` is ``similar``, ``realtime`` (from the events
+    posted with the ``session_id``) or ``popular``."""
 
     model_version: str
     source: Source
@@ -189,7 +192,8 @@ class CustomerOfferOut(_Out):
 class CustomerOffersOut(_Out):
     """A customer's offers on a channel, best first. ``source``: ``allocated``, ``fallback``
     (nothing else eligible, or an unknown customer), ``held`` (the contact policy holds the
-    channel: ``held`` says why) or ``none`` (no fallback offer on the channel)."""
+    channel: ``held`` says why, e.g. ``suppressed`` after a redemption) or ``none`` (no
+    fallback offer on the channel). Offers whose budget redemptions used up are left out."""
 
     customer_id: str
     model_version: str
@@ -210,11 +214,16 @@ class CustomerOffersOut(_Out):
 
 class OfferOut(_Out):
     """One offer of the catalog (every catalog field), with ``active``, ``audience``
-    (customers allocated it) and ``budget_left`` after this version's allocation."""
+    (customers allocated it) and ``budget_left`` after this version's allocation; live:
+    ``redemptions`` posted as ``offer_redeemed`` events and ``budget_remaining`` (the budget
+    minus what they used, in its ``budget_unit``; null without a budget; at 0 the offer is
+    no longer offered)."""
 
     model_config = ConfigDict(frozen=True, extra="allow")
     offer_id: str
     budget_left: float | None = None
+    redemptions: int = 0
+    budget_remaining: float | None = None
 
 
 class OffersOut(_Out):

@@ -3,7 +3,10 @@
 Round trips per request: the active-version GET (skipped while the in-process pointer cache is
 fresh, ``version_cache_seconds``) and one read of what the answer needs (the customer HASH,
 the item's similar list, or one pipeline for a session). The catalog, popular lists and
-manifest come from the version's in-process :class:`~serving.fallback.Snapshot`.
+manifest come from the version's in-process :class:`~serving.fallback.Snapshot`. With
+``realtime`` on, the customer's (or session's) live state comes in that same pipeline; only a
+live state with recent items to fold in costs one more round trip (at most
+``realtime_fold_in`` similar lists, one pipeline; :mod:`recsys.answers.realtime`).
 
 When Redis fails, requests are answered from the snapshot of the newest version seen
 (``source: popular``), and for ``redis_retry_seconds`` after a failure Redis is not tried
@@ -23,11 +26,15 @@ from dataclasses import dataclass
 import redis
 
 from recsys.answers.compose import customer_answer
-from recsys.answers.ranking import Filters, Ranked, Rung, Source, blend, pick
+from recsys.answers.ranking import Filters, Ranked, Rung, Source, blend, mix, pick
+from recsys.answers.realtime import fold_in_items, realtime_list, wants_fold_in
 from recsys.errors import StoreError
 from recsys.store import StoreReader
+from recsys.store.catalog_view import Scored
 from recsys.store.connection import redact_url
+from recsys.store.live_reader import LiveReader
 from recsys.store.reader import CustomerRecord
+from recsys.store.realtime import LiveState
 from serving.errors import ApiError
 from serving.experiments import Assignment, RunningExperiments
 from serving.metrics import Metrics
@@ -113,6 +120,8 @@ class Service:
         # Marketing lists (pages of up to 1,000 profiles) read over that connection too, with
         # its longer timeout, off the recommendation path's connection.
         self.lists_reader = loader or reader
+        # Live state (issue #11) read with the records, over the request path's connection.
+        self.live = LiveReader(reader)
         self.clock = clock
         self._pointer: str | None = None
         self._pointer_expires = -math.inf
@@ -259,12 +268,21 @@ class Service:
         ctx = await self.context(endpoint, customer=customer_id)
         self._check_category(ctx, category)
         record: CustomerRecord | None = None
+        state: LiveState | None = None
         if ctx.live:
             try:
-                record = await self.reader.customer(ctx.version, customer_id)
+                if self.settings.realtime:
+                    record, state, problem = await self.live.customer(ctx.version, customer_id)
+                    if problem is not None:
+                        self.record_failure("realtime", problem)
+                else:
+                    record = await self.reader.customer(ctx.version, customer_id)
             except STORE_FAILURES as exc:
                 self.record_failure(endpoint, exc)
                 ctx = self._fallback(endpoint)
+        realtime: list[Scored] = []
+        if state is not None and wants_fold_in(state, record, ctx.snapshot.data):
+            realtime = await self._fold_in(ctx, state)
         source, items = customer_answer(
             record,
             ctx.snapshot.data,
@@ -272,8 +290,27 @@ class Service:
             category=category,
             exclude=exclude,
             include_purchased=include_purchased,
+            realtime=realtime,
+            bought=frozenset() if state is None else state.bought,
         )
         return self._answer(endpoint, ctx, source, items)
+
+    async def _fold_in(
+        self, ctx: Context, state: LiveState, skip: frozenset[str] = frozenset()
+    ) -> list[Scored]:
+        """The realtime list of a live state: the similar lists of its newest recent items
+        (at most ``realtime_fold_in``, one pipeline) blended by recency; empty when they
+        cannot be read (the answer goes on without it)."""
+        items = fold_in_items(state, self.settings.realtime_fold_in, skip=skip)
+        if not items:
+            return []
+        try:
+            lists = await self.reader.similar_many(ctx.version, [i for i, _ in items])
+        except STORE_FAILURES as exc:
+            self.record_failure("realtime", exc)
+            return []
+        recent = frozenset(item_id for item_id, _, _ in state.recent)
+        return realtime_list(lists, [w for _, w in items], recent)
 
     async def similar(
         self,
@@ -319,23 +356,37 @@ class Service:
     ) -> Answer:
         """Suggestions for an anonymous session: the blended similar lists of its items.
 
-        The session's own items never appear; unknown ids are ignored; popular items top up.
+        With a ``session_id`` whose events were posted, its live state adds a ``realtime``
+        rung (its newest recent items folded in, alternated with the ``similar`` one when
+        ``item_ids`` are given too) and its bought items are left out. The session's own
+        items (given or recent) never appear; unknown ids are ignored; popular items top up.
         """
         endpoint = "session"
         ctx = await self.context(endpoint, session=session_id)
         known = [i for i in dict.fromkeys(item_ids) if i in ctx.snapshot.view]
-        lists: list[list[tuple[str, float]]] = []
-        if ctx.live and known:
+        lists: list[list[tuple[str, float]] | None] = []
+        state: LiveState | None = None
+        if ctx.live and (known or (session_id and self.settings.realtime)):
             try:
-                found = await self.reader.similar_many(ctx.version, known)
-                lists = [lst for lst in found if lst]
+                if session_id and self.settings.realtime:
+                    lists, state, problem = await self.live.session(ctx.version, session_id, known)
+                    if problem is not None:
+                        self.record_failure("realtime", problem)
+                else:
+                    lists = list(await self.reader.similar_many(ctx.version, known))
             except STORE_FAILURES as exc:
                 self.record_failure(endpoint, exc)
                 ctx = self._fallback(endpoint)
                 lists = []
         snap = ctx.snapshot
-        rungs = [Rung("similar", blend(lists)), Rung("popular", snap.global_popular)]
-        source, items = pick(rungs, k, snap.view, Filters(frozenset(item_ids)))
+        similar = Rung("similar", blend([lst for lst in lists if lst]))
+        exclude = frozenset(item_ids)
+        if state is not None:
+            exclude |= state.bought | {item_id for item_id, _, _ in state.recent}
+            live = Rung("realtime", await self._fold_in(ctx, state, skip=frozenset(known)))
+            similar = mix(similar, live) if similar.items else live
+        rungs = [similar, Rung("popular", snap.global_popular)]
+        source, items = pick(rungs, k, snap.view, Filters(exclude))
         return self._answer(endpoint, ctx, source, items)
 
     async def model(self) -> tuple[str, dict]:

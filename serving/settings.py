@@ -68,6 +68,16 @@ class Settings(BaseSettings):
     # service exports Prometheus metrics itself, and the checks cost every request ~8 us
     # even with no OpenTelemetry provider configured (benchmarks/bench_request_path.py).
     opentelemetry: bool = False
+    # Real-time answers (issue #11): accepted events update a live state per customer and per
+    # session in Redis (recsys.store.realtime), read with the customer's HASH in one round
+    # trip; recent items are folded in from their similar lists (recsys.answers.realtime).
+    realtime: bool = True
+    # Seconds the live state lives after its last event (3 days).
+    realtime_ttl: int = Field(default=3 * 86400, ge=60)
+    # Recent items kept per customer or session, and how many of the newest are folded in
+    # (one pipeline of that many similar-list reads).
+    realtime_recent: int = Field(default=20, ge=1, le=100)
+    realtime_fold_in: int = Field(default=5, ge=1, le=20)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

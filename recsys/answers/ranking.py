@@ -8,8 +8,9 @@ every item of an answer says which rung it came from.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Literal
 
 from recsys.store.catalog_view import CatalogView, Scored
@@ -23,10 +24,15 @@ Ranked = tuple[str, float, Source]
 
 @dataclass(frozen=True, slots=True)
 class Rung:
-    """One rung of the fallback chain: where a list came from, and the list."""
+    """One rung of the fallback chain: where a list came from, and the list.
+
+    ``sources``: per item, for a rung that mixes two (:func:`mix`); None when every item
+    comes from ``source``.
+    """
 
     source: Source
     items: Sequence[Scored]
+    sources: Sequence[Source] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +59,9 @@ def pick(
     index, in_stock, categories = catalog.index, catalog.in_stock, catalog.category
     last: Source = "popular"
     for rung in rungs:
-        last = source = rung.source
-        for item_id, score in rung.items:
+        last = rung.source
+        sources = repeat(rung.source) if rung.sources is None else rung.sources
+        for (item_id, score), source in zip(rung.items, sources, strict=False):
             if item_id in seen or item_id in exclude:
                 continue
             seen.add(item_id)
@@ -69,33 +76,51 @@ def pick(
     return (taken[0][2] if taken else last), taken
 
 
+def _alternate(first: Sequence[Scored], second: Sequence[Scored]) -> Iterator[tuple[int, Scored]]:
+    """``(0 or 1, entry)``: first[0], second[0], first[1], ..., first copies of each id only."""
+    seen: set[str] = set()
+    for i in range(max(len(first), len(second))):
+        for which, lst in enumerate((first, second)):
+            if i < len(lst) and lst[i][0] not in seen:
+                seen.add(lst[i][0])
+                yield which, lst[i]
+
+
 def interleave(first: Sequence[Scored], second: Sequence[Scored]) -> list[Scored]:
     """Alternate two ranked lists (first[0], second[0], first[1], ...), keeping first copies.
 
     Only for versions published before bundles carried the all-purchases answer (customer
     field ``all``); newer versions serve that evaluated list as it is.
     """
-    out: list[Scored] = []
-    seen: set[str] = set()
-    for i in range(max(len(first), len(second))):
-        for lst in (first, second):
-            if i < len(lst) and lst[i][0] not in seen:
-                seen.add(lst[i][0])
-                out.append(lst[i])
-    return out
+    return [entry for _, entry in _alternate(first, second)]
 
 
-def blend(lists: Iterable[Sequence[Scored]]) -> list[Scored]:
-    """Combine several similar-item lists: an item's score is the sum over the lists.
+def blend(
+    lists: Iterable[Sequence[Scored]], weights: Sequence[float] | None = None
+) -> list[Scored]:
+    """Combine several similar-item lists: an item's score is the (``weights``-weighted,
+    default 1 each) sum over the lists.
 
     Items similar to several of the session's items rise to the top; ties keep first-seen
     order (the sort is stable), so the answer is deterministic.
     """
     total: dict[str, float] = {}
-    for lst in lists:
+    for lst, weight in zip(lists, repeat(1.0) if weights is None else weights, strict=False):
         for item_id, score in lst:
-            total[item_id] = total.get(item_id, 0.0) + score
+            total[item_id] = total.get(item_id, 0.0) + weight * score
     return sorted(total.items(), key=lambda kv: kv[1], reverse=True)
+
+
+def mix(first: Rung, second: Rung) -> Rung:
+    """One rung alternating two (first[0], second[0], first[1], ...), keeping first copies;
+    each item keeps the source of the rung it came from, the mixed rung is ``first``'s.
+
+    Rank-based on purpose: scores of different rungs (a model's, summed similarities) are
+    not comparable, so neither list's scale can drown the other.
+    """
+    pairs = list(_alternate(first.items, second.items))
+    sources = (first.source, second.source)
+    return Rung(first.source, [entry for _, entry in pairs], [sources[w] for w, _ in pairs])
 
 
 def in_category(

@@ -331,6 +331,73 @@ RUNNING_EXPERIMENTS: Final = KeyFamily(
     "stop rewrite it (with the records and `{ns}:protected`) under the publish lock.",
     value=Field("value", Kind.JSON, "JSON object: experiment name -> its record (as above)"),
 )
+# Live state (issue #11): not per version (live state outlives publishes and rollbacks),
+# written by POST /v1/events on accept (recsys.store.realtime), read on the request path.
+_LIVE_DOC = (
+    "not per version: live state that outlives publishes, written by POST /v1/events when "
+    "events are accepted (one Lua script per key and batch, `recsys.store.realtime`) and "
+    "read in the same round trip as the {what}; every write renews the TTL "
+    "(`RECSYS_REALTIME_TTL`)."
+)
+_LIVE_FIELDS = by_name(
+    Field(
+        "recent",
+        Kind.JSON,
+        "JSON array `[[item_id, unix_time, event_type], ...]`: the latest view, click and "
+        "add_to_cart per item, newest first, at most `RECSYS_REALTIME_RECENT`",
+    ),
+    Field(
+        "bought",
+        Kind.JSON,
+        "JSON array `[[item_id, unix_time], ...]`: items purchased, newest first, at most 100",
+    ),
+)
+REALTIME_CUSTOMER: Final = KeyFamily(
+    "realtime_customer",
+    RedisType.HASH,
+    K.realtime_customer_key,
+    "{ns}:rt:c:{customer}",
+    "A customer's live state, " + _LIVE_DOC.format(what="customer's HASH"),
+    fields=_LIVE_FIELDS,
+    ttl=3 * 86400.0,
+)
+REALTIME_SESSION: Final = KeyFamily(
+    "realtime_session",
+    RedisType.HASH,
+    K.realtime_session_key,
+    "{ns}:rt:s:{session}",
+    "A session's live state (events with a `session_id`), "
+    + _LIVE_DOC.format(what="session's similar lists"),
+    fields=_LIVE_FIELDS,
+    ttl=3 * 86400.0,
+)
+OFFER_REDEMPTIONS: Final = KeyFamily(
+    "offer_redemptions",
+    RedisType.HASH,
+    K.offer_redemptions_key,
+    "{ns}:offers:redeemed",
+    "Live redemption counters of every offer (not per version: a campaign's budget spans "
+    "versions), incremented by accepted `offer_redeemed` events; an offer's remaining "
+    "budget is its catalog `budget` minus what they used (`recsys.realtime.offers`). No TTL: "
+    "delete it by hand when offer ids are reused for a new campaign.",
+    data_field=Field(
+        "{counter}:{offer_id}",
+        Kind.TEXT,
+        "counter `n`: redemptions; `u`: redemptions without a `value`; `v`: the sum of their "
+        "`value`s (money), decimal text",
+    ),
+)
+OFFER_SUPPRESSED: Final = KeyFamily(
+    "offer_suppressed",
+    RedisType.STRING,
+    K.offer_suppressed_key,
+    "{ns}:offers:suppressed:{customer}",
+    "Set by an accepted `offer_redeemed` event (not per version): while it lives, and within "
+    "the answering version's contact policy `suppress_days`, the customer is offered nothing "
+    "(`source: held`, `held: suppressed`). TTL: the active version's `suppress_days`.",
+    value=Field("value", Kind.UNIX_TIME, "time of the redemption"),
+    ttl=14 * 86400.0,
+)
 #: Every family, in publish order for the per-version ones (entities first, so the small
 #: single keys are written last, just before the version is registered).
 FAMILIES: Final[tuple[KeyFamily, ...]] = (
@@ -355,6 +422,10 @@ FAMILIES: Final[tuple[KeyFamily, ...]] = (
     EXPERIMENTS,
     EXPERIMENT,
     RUNNING_EXPERIMENTS,
+    REALTIME_CUSTOMER,
+    REALTIME_SESSION,
+    OFFER_REDEMPTIONS,
+    OFFER_SUPPRESSED,
 )
 BY_NAME: Final[Mapping[str, KeyFamily]] = MappingProxyType({f.name: f for f in FAMILIES})
 

@@ -23,6 +23,10 @@ Layout (see ``docs/storage-format.md``)::
     {ns}:experiments               ZSET    every experiment started -> start time
     {ns}:experiment:{name}         STRING  JSON record of one experiment
     {ns}:experiments:running       STRING  JSON records of the running experiments
+    {ns}:rt:c:{customer}           HASH    live state of a customer (recent items, bought; TTL)
+    {ns}:rt:s:{session}            HASH    live state of a session (the same fields; TTL)
+    {ns}:offers:redeemed           HASH    live redemption counters per offer
+    {ns}:offers:suppressed:{customer} STRING  a redeemer's contact-policy suppression (TTL)
 
 No key carries a hash tag and no code path sends a multi-key command, so every key may live in
 any Redis Cluster slot. Namespaces and versions are restricted to a safe alphabet (no braces,
@@ -237,3 +241,24 @@ def running_experiments_key(namespace: str) -> bytes:
 def experiment_key(namespace: str, name: str) -> bytes:
     """STRING: JSON record of one experiment (definition, status, start and stop times)."""
     return _ns(namespace) + b":experiment:" + str(name).encode()
+
+
+# Live state (issue #11): not per version, it outlives publishes (see recsys.store.realtime).
+def realtime_customer_key(namespace: str, customer_id: str) -> bytes:
+    """HASH of one customer's live state (recent items, items bought) since their events."""
+    return _ns(namespace) + b":rt:c:" + str(customer_id).encode()
+
+
+def realtime_session_key(namespace: str, session_id: str) -> bytes:
+    """HASH of one session's live state (the same fields as a customer's)."""
+    return _ns(namespace) + b":rt:s:" + str(session_id).encode()
+
+
+def offer_redemptions_key(namespace: str) -> bytes:
+    """HASH of live redemption counters per offer (``n:``, ``u:``, ``v:`` + offer id)."""
+    return _ns(namespace) + b":offers:redeemed"
+
+
+def offer_suppressed_key(namespace: str, customer_id: str) -> bytes:
+    """STRING present while a customer who redeemed an offer is suppressed (contact policy)."""
+    return _ns(namespace) + b":offers:suppressed:" + str(customer_id).encode()

@@ -6,9 +6,18 @@ body as a whole is malformed (not JSON, no ``events`` list, more than 500 events
 Accepted events are in the Redis Stream before the 202 answer (XADD through the app's writer
 client: the request path's multiplexed client is read-only), once per ``event_id``
 (:func:`recsys.store.events.append_events`).
+
+Then, still before the answer, the accepted events update the live state in one more
+pipeline (:class:`recsys.store.realtime.LiveWriter`): each customer's and session's recent
+items and purchases (so the next recommendation request reflects them), and for
+``offer_redeemed`` the offer's redemption counters and the customer's suppression. A failure
+there is logged and counted (``recsys_redis_errors{operation="realtime_write"}``) but does not
+fail the batch: its events are durable in the stream already, and a retry would be answered
+as duplicates.
 """
 
 # No ``from __future__ import annotations``: FastAPI reads the endpoint's annotations.
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,12 +31,16 @@ from redis.exceptions import RedisError
 from starlette.responses import Response
 
 from recsys.events import MAX_BATCH, EventsConfig, validate_batch
+from recsys.realtime.offers import suppress_seconds
 from recsys.store import connect_async
 from recsys.store.events import append_events
+from recsys.store.realtime import LiveWriter, plan
 from serving.errors import ApiError
 from serving.routes import PARAMETER_ERRORS, api_router
 from serving.schemas import ErrorOut
 from serving.settings import Settings
+
+logger = logging.getLogger("serving")
 
 
 class EventsIn(BaseModel):
@@ -104,6 +117,8 @@ def router(settings: Settings) -> APIRouter:
             )
         except RedisError as exc:
             raise ApiError(503, "store_unavailable", f"events not recorded: {exc}") from None
+        if settings.realtime and result.accepted:
+            await _apply_live(request, writer, [records[i][1] for i in result.accepted])
         answer = {
             "accepted": len(result.accepted),
             "duplicates": len(result.duplicates),
@@ -113,5 +128,30 @@ def router(settings: Settings) -> APIRouter:
             ],
         }
         return Response(orjson.dumps(answer), status_code=202, media_type="application/json")
+
+    async def _apply_live(
+        request: Request, writer: redis.asyncio.Redis, accepted: list[dict[str, Any]]
+    ) -> None:
+        """Update the live state from the accepted event records (see the module docs)."""
+        service = request.app.state.service
+        current = service.snapshots.current
+        now = datetime.now(UTC).timestamp()
+        live = LiveWriter(
+            writer,
+            settings.namespace,
+            ttl=settings.realtime_ttl,
+            recent=settings.realtime_recent,
+        )
+        try:
+            await live.write(
+                plan(settings.namespace, accepted, now),
+                suppress_seconds=suppress_seconds(
+                    None if current is None else current.data.manifest
+                ),
+                now=now,
+            )
+        except RedisError as exc:
+            service.metrics.redis_errors.labels("realtime_write").inc()
+            logger.warning("live state not updated for %d accepted events: %s", len(accepted), exc)
 
     return api

@@ -33,9 +33,13 @@ def router(settings: Settings, models: RequestModels) -> APIRouter:
     ) -> Response:
         """A customer's top-k: personal list, else their segment's, else popular.
 
-        Unknown customers get the fallback. Already-purchased (unless ``include_purchased``),
-        out-of-stock and excluded items never appear; ``category`` restricts; a short list is
-        topped up from the next rung, and each item says which rung it came from.
+        Events posted for the customer count at once: purchased items leave the answer, and
+        recent views, clicks and carts bring in items similar to them (``source: realtime``;
+        alternated with the personal list when the events are newer than the model).
+        Unknown customers get the fallback, or a realtime answer once they have events.
+        Already-purchased (unless ``include_purchased``), out-of-stock and excluded items
+        never appear; ``category`` restricts; a short list is topped up from the next rung,
+        and each item says which rung it came from.
         ``include_purchased=true`` serves the evaluated all-purchases ranking.
         """
         q: RecommendationQuery = query
@@ -55,7 +59,10 @@ def router(settings: Settings, models: RequestModels) -> APIRouter:
         """Suggestions for an anonymous visitor or cart from the items they touched.
 
         Combines the similar-items lists of ``item_ids`` (summed scores), never returns those
-        items or out-of-stock ones, ignores unknown ids, and tops up from popular items.
+        items or out-of-stock ones, ignores unknown ids, and tops up from popular items. With
+        a ``session_id`` whose events were posted (``POST /v1/events``), its recent views,
+        clicks and carts are folded in as well (``source: realtime``) and its purchases left
+        out, within seconds of the events.
         """
         b: SessionIn = body
         answer = await service.session(b.item_ids, b.k, b.session_id)

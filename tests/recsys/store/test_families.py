@@ -45,6 +45,10 @@ def test_every_family_has_one_layout_and_keys_under_its_scope():
         "experiments",
         "experiment",
         "running_experiments",
+        "realtime_customer",
+        "realtime_session",
+        "offer_redemptions",
+        "offer_suppressed",
     ]
     assert len({f.layout for f in FAMILIES}) == len(FAMILIES)
     for fam in FAMILIES:
@@ -60,7 +64,7 @@ def test_every_family_has_one_layout_and_keys_under_its_scope():
         # Per-version keys live under the version prefix: deletion and pruning find them.
         assert key.startswith(K.version_prefix("ns", "v1")) == fam.per_version, fam.name
         layout = fam.layout.replace("{ns}", "ns").replace("{v}", "v1")
-        for entity in ("{customer}", "{item}", "{page}", "{event_id}", "{experiment}"):
+        for entity in ("{customer}", "{item}", "{page}", "{event_id}", "{experiment}", "{session}"):
             layout = layout.replace(entity, "x")
         assert key.decode() == layout
 

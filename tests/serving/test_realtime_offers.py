@@ -1,0 +1,83 @@
+"""``offer_redeemed`` events through the API (real Redis, TestClient): the offer's budget is
+used up live and the redeemer is suppressed by the contact policy (tiny shop of
+tests/serving/conftest.py: HOME10 has a money budget of 100 and goes to c1 and c2 on web and
+email; VIP to c1 on web and app; SHIP is the fallback everywhere)."""
+
+from __future__ import annotations
+
+import redis
+from fastapi.testclient import TestClient
+
+from recsys.offers.artifacts import SUPPRESSED
+from recsys.realtime.offers import SUPPRESSED as LIVE_SUPPRESSED
+from recsys.store import keys as K
+from tests.serving.test_realtime import event, post
+
+URL = "/v1/customers/{}/offers"
+
+
+def offers(api: TestClient, customer: str, channel: str) -> dict:
+    r = api.get(URL.format(customer), params={"channel": channel})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def offer_ids(body: dict) -> list[str]:
+    return [o["offer_id"] for o in body["offers"]]
+
+
+def catalog(api: TestClient) -> dict[str, dict]:
+    r = api.get("/v1/offers")
+    assert r.status_code == 200, r.text
+    return {row["offer_id"]: row for row in r.json()["offers"]}
+
+
+def test_a_redemption_suppresses_the_redeemer_and_uses_budget(
+    api: TestClient, redis_client: redis.Redis, namespace: str
+) -> None:
+    assert offer_ids(offers(api, "c2", "web")) == ["HOME10"]
+    before = catalog(api)["HOME10"]
+    assert (before["redemptions"], before["budget_remaining"]) == (0, 100.0)
+    redeemed = event("offer_redeemed", customer_id="c2", offer_id="HOME10", value=30.0)
+    assert post(api, redeemed)["accepted"] == 1
+    for channel in ("web", "email", "app"):
+        body = offers(api, "c2", channel)
+        assert (body["source"], body["held"], body["offers"]) == ("held", "suppressed", [])
+    row = catalog(api)["HOME10"]
+    assert (row["redemptions"], row["budget_remaining"]) == (1, 70.0)
+    assert row["budget_left"] == 40.0  # the allocation's planned figure is unchanged
+    # Others still get the offer: 70 of its budget is left.
+    assert offer_ids(offers(api, "c1", "web")) == ["HOME10", "VIP"]
+    # The same event again is a duplicate: counted once.
+    assert post(api, redeemed)["duplicates"] == 1
+    assert catalog(api)["HOME10"]["redemptions"] == 1
+    # The suppression lives as long as the policy's suppress_days (default 14).
+    ttl = redis_client.ttl(K.offer_suppressed_key(namespace, "c2"))
+    assert 14 * 86400 - 120 < ttl <= 14 * 86400
+
+
+def test_an_exhausted_offer_is_offered_to_nobody(api: TestClient) -> None:
+    post(api, event("offer_redeemed", customer_id="c2", offer_id="HOME10", value=100.0))
+    assert catalog(api)["HOME10"]["budget_remaining"] == 0.0
+    assert offer_ids(offers(api, "c1", "web")) == ["VIP"]  # re-ranked
+    assert offers(api, "c1", "web")["offers"][0]["rank"] == 1
+    email = offers(api, "c1", "email")  # HOME10 was c1's only email offer
+    assert (email["source"], offer_ids(email)) == ("fallback", ["SHIP"])
+
+
+def test_budgetless_and_session_redemptions_count_and_old_ones_do_not_suppress(
+    api: TestClient,
+) -> None:
+    # A session-only redemption uses budget and suppresses nobody; SHIP has no budget, so
+    # redemptions count but never exhaust it.
+    post(api, event("offer_redeemed", session_id="s1", offer_id="SHIP"))
+    assert catalog(api)["SHIP"]["redemptions"] == 1
+    assert catalog(api)["SHIP"]["budget_remaining"] is None
+    assert offer_ids(offers(api, "c3", "web")) == ["SHIP"]
+    # A redemption 30 days ago is past the 14 suppression days: c1 keeps its offers.
+    post(api, event("offer_redeemed", customer_id="c1", offer_id="VIP", ago=30 * 86400))
+    assert offers(api, "c1", "app")["source"] == "allocated"
+
+
+def test_the_hold_reason_is_the_one_training_writes() -> None:
+    assert LIVE_SUPPRESSED == SUPPRESSED
