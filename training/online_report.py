@@ -27,6 +27,8 @@ from recsys.data.io import read_table
 from recsys.errors import DataError
 from recsys.events.ingest import EVENT_ID, LINE
 from recsys.events.recommendation_id import parse_recommendation_id
+from training.report_page import Report, note
+from training.report_page import table as _table
 
 GROUPS: Final = ("channel", "rung", "model_version", "experiment", "arm")
 #: What a recommendation_id names (and an impression may report).
@@ -182,3 +184,23 @@ def write_report(table: pd.DataFrame, out: str | Path) -> Path:
     else:
         table.to_json(path, orient="records", indent=2)
     return path
+
+
+def online_section(report: Report, path: str | Path, since: pd.Timestamp | None = None) -> None:
+    """The CX report's "Online" section: :func:`online_report` of the exported events at
+    ``path`` (from ``since`` on) as a table, with the counts of :func:`summary` above it.
+
+    Raises :class:`DataError` when ``path`` is not an events export.
+    """
+    frame = load_exported(path, since)
+    counts = summary(frame)
+    table = online_report(frame)
+    lead = note(
+        f"{counts['events']:,} events exported, {counts['impressions']:,} answers reported shown "
+        f"(impressions), {counts['attributed']:,} outcomes attributed to them through their "
+        f"recommendation_id ({counts['unattributed']:,} not). Rates are shares of impressions "
+        "followed by at least one such event, with Wilson 95% intervals; revenue per "
+        "impression with a bootstrap interval. Per experiment arm: recsys experiments report."
+    )
+    body = _table(table) if len(table) else note("no impressions in these events")
+    report.section("online", "Online: what the answers did", lead, body)

@@ -9,10 +9,7 @@ script). Bad survey/ticket rows are rejected with reasons (written next to the r
 
 from __future__ import annotations
 
-import base64
 import html
-import io
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,41 +26,9 @@ from recsys.customers.config import OTHERS  # noqa: E402
 from recsys.data.io import read_table  # noqa: E402
 from recsys.data.rejects import write_rejects  # noqa: E402
 from recsys.errors import DataError  # noqa: E402
-
-STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
-table{border-collapse:collapse;margin:.5em 0;font-size:.9em}td,th{border:1px solid #ccc;
-padding:.25em .6em;text-align:right}th{background:#f3f3f3}figure{margin:1em 0}
-img{max-width:100%}.note{color:#666;font-size:.9em}"""
-
-
-@dataclass
-class Report:
-    sections: list[str] = field(default_factory=list)
-    figures: int = 0
-
-    def section(self, sid: str, title: str, *parts: str) -> None:
-        self.sections.append(
-            f'<section id="{sid}"><h2>{html.escape(title)}</h2>{"".join(parts)}</section>'
-        )
-
-    def figure(self, fig: Any, alt: str) -> str:
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-        plt.close(fig)
-        self.figures += 1
-        data = base64.b64encode(buf.getvalue()).decode()
-        return (
-            f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
-            f"<figcaption>{html.escape(alt)}</figcaption></figure>"
-        )
-
-
-def _table(frame: pd.DataFrame, index: bool = False) -> str:
-    return frame.to_html(index=index, float_format=lambda v: f"{v:,.2f}", na_rep="–", border=0)
-
-
-def _note(text: str) -> str:
-    return f'<p class="note">{html.escape(text)}</p>'
+from training.report_page import STYLE, Report  # noqa: E402
+from training.report_page import note as _note  # noqa: E402
+from training.report_page import table as _table  # noqa: E402
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -365,6 +330,7 @@ def run_report(
     *,
     surveys: str | Path | None = None,
     tickets: str | Path | None = None,
+    online_events: str | Path | None = None,
 ) -> Report:
     """Write the HTML report to ``out``; returns the assembled :class:`Report`.
 
@@ -401,6 +367,10 @@ def run_report(
         _surveys(rep, Path(surveys), frame, out_path)
     if tickets is not None:
         _tickets(rep, Path(tickets), frame, out_path)
+    if online_events is not None:
+        from training.online_report import online_section
+
+        online_section(rep, online_events)
     page = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>Customer report {html.escape(str(params.get('as_of')))}</title>"

@@ -20,7 +20,8 @@ from recsys.store import keys as K
 from recsys.store.events import append_events_sync, encode_entry, ensure_group, read_group
 from training.cli import main
 from training.events import export_events
-from training.online_report import load_exported, online_report
+from training.online_report import load_exported, online_report, online_section
+from training.report_page import Report
 
 RECEIVED = datetime(2024, 5, 2, 9, tzinfo=UTC)
 
@@ -237,6 +238,13 @@ def test_an_attributed_click_shows_up_in_the_online_report(
     assert 0 < table.loc["A", "ctr_low"] < 1 / 6 < table.loc["A", "ctr_high"] < 1
     assert table.loc["A", "revenue_per_impression_low"] == 0
     assert 5.0 < table.loc["A", "revenue_per_impression_high"] <= 30.0
+    # The CX report's online section shows the same table (recsys report --events).
+    page = Report()
+    online_section(page, out)
+    (section,) = page.sections
+    assert section.startswith('<section id="online">')
+    assert "10 answers reported shown (impressions), 5 outcomes attributed" in section
+    assert "(1 not)" in section and section.count("<tr>") == len(table)  # body rows
     # --since drops what came before it.
     assert main(["report", "online", "--events", str(out), "--since", "2024-06-01"]) == 0
     assert "no impressions" in capsys.readouterr().out

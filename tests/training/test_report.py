@@ -189,3 +189,11 @@ def test_figures_render_in_headless_chromium(bundle: Path, tmp_path: Path) -> No
     found = re.search(r'data-images="(\d+)/(\d+)"', res.stdout)
     assert found, res.stderr[-2000:]
     assert int(found.group(1)) == int(found.group(2)) == rep.figures >= 9
+
+
+def test_the_online_section_needs_an_events_export(bundle: Path, tmp_path: Path, capsys) -> None:
+    (tmp_path / "empty").mkdir()
+    args = ["report", "-q", "--bundle", str(bundle / "now"), "--out", str(tmp_path / "r.html")]
+    assert main([*args, "--events", str(tmp_path / "empty")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "no Parquet file" in err and err.count("\n") == 1

@@ -125,9 +125,17 @@ def report_group(
             help="ticket_id, customer_id, opened_at, first_response_at, resolved_at, contacts.",
         ),
     ] = None,
+    online: Annotated[
+        Path | None,
+        typer.Option(
+            "--events",
+            help="Exported events (`recsys events export`): adds the online attribution section.",
+        ),
+    ] = None,
     quiet: Quiet = False,
 ) -> None:
-    """A self-contained HTML report: cohorts, CLV, RFM, clusters, churn, NPS/CSAT/CES, tickets."""
+    """A self-contained HTML report: cohorts, CLV, RFM, clusters, churn, NPS/CSAT/CES, tickets,
+    and with --events what the answers did online."""
     if ctx.invoked_subcommand is not None:
         return
     if bundle is None:
@@ -136,7 +144,7 @@ def report_group(
 
     rep = Reporter(quiet)
     with rep.step(f"Writing {out}"):
-        result = run_report(bundle, out, surveys=surveys, tickets=tickets)
+        result = run_report(bundle, out, surveys=surveys, tickets=tickets, online_events=online)
     rep.info(f"  {result.figures} figures, {len(result.sections)} sections")
     typer.echo(str(out))
 
