@@ -75,6 +75,7 @@ class Offers:
         read (503 when none was)."""
         endpoint = "customer_offers"
         ctx = await self.service.context(endpoint, customer=customer_id)
+        customer_id = ctx.snapshot.data.normal_id(customer_id)
         if ctx.live:
             try:
                 catalog = await self.catalogs.get(self.reader, ctx.version)
@@ -145,17 +146,20 @@ class Offers:
                 404, "unknown_offer", f"offer {offer_id!r} is not in model version {version}"
             )
 
-    async def _check_item(self, version: str, item_id: str) -> None:
+    async def _stored_item(self, version: str, item_id: str) -> str:
+        """The item id as the version stored it (its ingest id rule); 404 when unknown."""
         try:
             data = await self.reader.version_data(version)
         except STORE_FAILURES as exc:
             raise self._failed("item_audience", exc) from None
-        if item_id not in data.view:
+        stored = data.normal_id(item_id)
+        if stored not in data.view:
             raise ApiError(
                 404,
                 "unknown_item",
                 f"item {item_id!r} is not in the catalog of model version {version}",
             )
+        return stored
 
     async def offer_audience(self, offer_id: str, limit: int, cursor: str | None) -> Page:
         """A page of ``limit`` customers allocated ``offer_id``, best first."""
@@ -173,9 +177,9 @@ class Offers:
     async def item_audience(self, item_id: str, limit: int, cursor: str | None) -> Page:
         """A page of ``limit`` customers most likely to buy ``item_id``."""
         version, offset = await self._start("item_audience", ITEM_SORT, cursor, item_id)
-        await self._check_item(version, item_id)
+        stored = await self._stored_item(version, item_id)
         try:
-            rows, more = await self.reader.item_audience(version, item_id, offset, limit)
+            rows, more = await self.reader.item_audience(version, stored, offset, limit)
         except STORE_FAILURES as exc:
             raise self._failed("item_audience", exc) from None
         next_cursor = (
@@ -193,9 +197,9 @@ class Offers:
     async def item_csv(self, item_id: str) -> tuple[str, AsyncIterator[bytes]]:
         """(version, CSV chunks) of an item's whole audience."""
         version = (await self._live("item_audience")).version
-        await self._check_item(version, item_id)
+        stored = await self._stored_item(version, item_id)
         header = ["customer_id", "position", "score"]
-        return version, self._csv(self.reader.item_audience, version, item_id, header)
+        return version, self._csv(self.reader.item_audience, version, stored, header)
 
     @staticmethod
     async def _csv(read: Any, version: str, group: str, header: list[str]) -> AsyncIterator[bytes]:

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import orjson
 
+from recsys.data.parsing import IdRule
 from recsys.errors import ConfigError
 from recsys.store.keys import check_version
 from recsys.store.reader import StoreReader
@@ -94,7 +95,8 @@ class Segments:
 
     async def profile(self, customer_id: str) -> tuple[str, str | None, dict[str, Any]]:
         """(version, segment slug, profile) of one customer; 404 when it has no profile."""
-        version, _ = await self._live_version("customer_segment")
+        version, manifest = await self._live_version("customer_segment")
+        customer_id = IdRule.of_manifest(manifest)(customer_id)
         try:
             record = await self.reader.customer(version, customer_id)
         except STORE_FAILURES as exc:

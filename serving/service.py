@@ -240,6 +240,14 @@ class Service:
         )
 
     @staticmethod
+    def _normal(ctx: Context, one: str, exclude: frozenset[str]) -> tuple[str, frozenset[str]]:
+        """An id and an exclude set as the version's ingest stored them (its id rule)."""
+        normal = ctx.snapshot.data.normal_id
+        if normal.identity:
+            return one, exclude
+        return normal(one), frozenset(normal(i) for i in exclude) if exclude else exclude
+
+    @staticmethod
     def _check_category(ctx: Context, category: str | None) -> None:
         if category is not None and category not in ctx.snapshot.view.categories:
             raise ApiError(
@@ -267,6 +275,7 @@ class Service:
         endpoint = "recommendations"
         ctx = await self.context(endpoint, customer=customer_id)
         self._check_category(ctx, category)
+        customer_id, exclude = self._normal(ctx, customer_id, exclude)
         record: CustomerRecord | None = None
         state: LiveState | None = None
         if ctx.live:
@@ -328,6 +337,7 @@ class Service:
         """
         endpoint = "similar"
         ctx = await self.context(endpoint)
+        item_id, exclude = self._normal(ctx, item_id, exclude)
         if item_id not in ctx.snapshot.view:
             raise ApiError(
                 404,
@@ -363,6 +373,9 @@ class Service:
         """
         endpoint = "session"
         ctx = await self.context(endpoint, session=session_id)
+        normal = ctx.snapshot.data.normal_id
+        if not normal.identity:
+            item_ids = [normal(i) for i in item_ids]
         known = [i for i in dict.fromkeys(item_ids) if i in ctx.snapshot.view]
         lists: list[list[tuple[str, float]] | None] = []
         state: LiveState | None = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 import numpy as np
@@ -39,6 +40,45 @@ def is_null_text(text: pd.Index) -> np.ndarray:
 
 
 IdCase = Literal["none", "upper", "lower"]
+
+
+@dataclass(frozen=True, slots=True)
+class IdRule:
+    """The ingest id normalisation of one trained version, for single ids (the API's).
+
+    ``case`` and ``float_suffix`` are ``IngestConfig.id_case`` / ``id_float_suffix``; white
+    space needs no rule here (the API refuses ids with surrounding space). Calling the rule
+    gives the id as ingest would have stored it: ``IdRule("upper")("85123a") == "85123A"``,
+    ``IdRule()("13085.0") == "13085"``, the same results as :func:`clean_ids`.
+    """
+
+    case: IdCase = "none"
+    float_suffix: bool = True
+
+    @classmethod
+    def of_manifest(cls, manifest: dict[str, Any]) -> IdRule:
+        """The rule a bundle was trained with (its manifest's ``config.ingest``); the ingest
+        defaults for a manifest that does not say."""
+        ingest = (manifest.get("config") or {}).get("ingest") or {}
+        case = ingest.get("id_case", "none")
+        return cls(
+            case=case if case in ("upper", "lower") else "none",
+            float_suffix=bool(ingest.get("id_float_suffix", True)),
+        )
+
+    @property
+    def identity(self) -> bool:
+        """True when the rule changes no id (no case folding, no float suffix to drop)."""
+        return self.case == "none" and not self.float_suffix
+
+    def __call__(self, value: str) -> str:
+        if self.float_suffix and "." in value:
+            value = _INTEGRAL_TEXT.sub(r"\1", value)
+        if self.case == "upper":
+            return value.upper()
+        if self.case == "lower":
+            return value.lower()
+        return value
 
 
 def _clean_id_uniques(uniques: Any, *, case: IdCase, strip: bool, float_suffix: bool) -> np.ndarray:

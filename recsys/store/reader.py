@@ -23,6 +23,7 @@ import orjson
 import redis
 import redis.asyncio
 
+from recsys.data.parsing import IdRule
 from recsys.errors import ConfigError, StoreError
 from recsys.store import keys as K
 from recsys.store.catalog_view import CatalogView, Scored
@@ -128,6 +129,9 @@ class VersionData:
     view: CatalogView
     popular: dict[str, list[Scored]]
     manifest: dict[str, Any]
+    #: The version's ingest id rule: an id asked for through the API is looked up as ingest
+    #: stored it (``85123a`` is item ``85123A`` under the online-retail preset).
+    normal_id: IdRule = IdRule()
 
     @property
     def global_popular(self) -> list[Scored]:
@@ -248,7 +252,7 @@ class StoreReader:
             ) from None
         if not isinstance(manifest, dict):
             raise StoreError(f"version {version!r} is corrupt: its manifest is not a JSON object")
-        data = VersionData(version, view, popular, manifest)
+        data = VersionData(version, view, popular, manifest, IdRule.of_manifest(manifest))
         self._versions[version] = data
         while len(self._versions) > self.cache_size:
             self._versions.popitem(last=False)

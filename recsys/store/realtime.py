@@ -34,7 +34,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -209,6 +209,16 @@ def _items(record: Mapping[str, Any]) -> list[str]:
     return [str(record["item_id"])] if record.get("item_id") else []
 
 
+def _normalised(record: Mapping[str, Any], normal_id: Callable[[str], str]) -> dict[str, Any]:
+    out = dict(record)
+    for name in ("customer_id", "item_id"):
+        if out.get(name):
+            out[name] = normal_id(str(out[name]))
+    if out.get("item_ids"):
+        out["item_ids"] = [normal_id(str(i)) for i in out["item_ids"]]
+    return out
+
+
 @dataclass
 class Plan:
     """What one batch's accepted events change: state updates per key (``(event_type,
@@ -223,11 +233,21 @@ class Plan:
         return bool(self.states or self.redeemed or self.suppress)
 
 
-def plan(namespace: str, records: Iterable[Mapping[str, Any]], now: float) -> Plan:
+def plan(
+    namespace: str,
+    records: Iterable[Mapping[str, Any]],
+    now: float,
+    normal_id: Callable[[str], str] | None = None,
+) -> Plan:
     """The live changes of accepted event ``records`` (``Event.record``); a record without a
-    parsable ``timestamp`` counts at ``now`` (unix seconds)."""
+    parsable ``timestamp`` counts at ``now`` (unix seconds). ``normal_id`` (the published
+    version's ingest id rule, :class:`recsys.data.parsing.IdRule`) maps customer and item ids
+    to the ids the version stores, as the request path does, so ``85123a`` and ``85123A``
+    are one item under a case-folding rule."""
     out = Plan()
     for record in records:
+        if normal_id is not None:
+            record = _normalised(record, normal_id)
         kind = record.get("event_type")
         when = _unix(record.get("timestamp"))
         ts = now if when is None else when

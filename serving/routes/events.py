@@ -144,7 +144,12 @@ def router(settings: Settings) -> APIRouter:
         )
         try:
             await live.write(
-                plan(settings.namespace, accepted, now),
+                plan(
+                    settings.namespace,
+                    accepted,
+                    now,
+                    None if current is None else current.data.normal_id,
+                ),
                 suppress_seconds=suppress_seconds(
                     None if current is None else current.data.manifest
                 ),
