@@ -123,6 +123,7 @@ def create_app(settings: Settings | None = None, *, dependencies: Sequence[Any] 
         docs_url=None,  # served with local assets by serving.routes.docs
         redoc_url=None,
         dependencies=list(dependencies),
+        max_body_size=conf.max_body_bytes,
         telemetry=None
         if conf.opentelemetry
         else {"tracing": False, "metrics": False, "logs": False, "operation_spans": False},

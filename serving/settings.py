@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     # (one pipeline of that many similar-list reads).
     realtime_recent: int = Field(default=20, ge=1, le=100)
     realtime_fold_in: int = Field(default=5, ge=1, le=20)
+    # Largest request body accepted (bytes): 500 events with long ids fit in well under 1 MiB;
+    # a bigger body is refused with 413 before it is read whole.
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
 
     @field_validator("cors_origins", mode="before")
     @classmethod
