@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
-from recsys.data.ids import ID_DESCRIPTION, ID_PATTERN
+from recsys.data.ids import readable_error
 from serving.metrics import MODEL_VERSION_HEADER, SCOPE_VERSION_KEY
 
 logger = logging.getLogger("serving")
@@ -74,22 +74,12 @@ def join_messages(parts: list[str]) -> str:
     return message if len(message) <= _MAX_MESSAGE else message[: _MAX_MESSAGE - 3] + "..."
 
 
-def _readable(err: Any) -> str:
-    """pydantic's message, with a pattern mismatch said in words: the id pattern is 200
-    characters of regular expression that tell a caller nothing."""
-    if err.get("type") == "string_pattern_mismatch":
-        pattern = (err.get("ctx") or {}).get("pattern")
-        if pattern == ID_PATTERN:
-            return f"not a valid id: {ID_DESCRIPTION}"
-    return str(err.get("msg", "invalid value"))
-
-
 def validation_message(errors: Any) -> str:
     """Turn pydantic's error list into one readable line naming each bad parameter."""
     parts = []
     for err in errors:
         loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "request"
-        message = f"{loc}: {_readable(err)}"
+        message = f"{loc}: {readable_error(err)}"
         given = err.get("input")
         if isinstance(given, str | int | float) and not isinstance(given, bool):
             shown = repr(given)

@@ -9,9 +9,9 @@ agree on indices. Internal indices never leak out of the public API.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import numpy as np
 import pandas as pd
@@ -43,6 +43,16 @@ _ID_RE: Final = re.compile(ID_PATTERN)
 #: The characters no id may contain (C0, DEL, C1), as a regular expression character class.
 CONTROL_CHARACTERS: Final = r"[\x00-\x1f\x7f-\x9f]"
 _CONTROL_RE: Final = re.compile(CONTROL_CHARACTERS)
+
+
+def readable_error(err: Mapping[str, Any]) -> str:
+    """A pydantic error's message, with an id pattern mismatch said in words
+    (:data:`ID_DESCRIPTION`): the id pattern is 200 characters of regular expression that
+    tell a caller nothing. ``err`` is one entry of ``ValidationError.errors()``."""
+    if err.get("type") == "string_pattern_mismatch":
+        if (err.get("ctx") or {}).get("pattern") == ID_PATTERN:
+            return f"not a valid id: {ID_DESCRIPTION}"
+    return str(err.get("msg", "invalid value"))
 
 
 def is_valid_id(value: object) -> bool:

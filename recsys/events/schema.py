@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Final, Literal, get_args
 
 from pydantic import (
@@ -27,10 +27,11 @@ from pydantic import (
     StringConstraints,
     TypeAdapter,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
-from recsys.data.ids import ID_PATTERN, MAX_ID_LENGTH
+from recsys.data.ids import ID_PATTERN, MAX_ID_LENGTH, readable_error
 from recsys.events.recommendation_id import PATTERN as RECOMMENDATION_ID_PATTERN
 
 EventType = Literal[
@@ -56,6 +57,11 @@ Id = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=MAX_ID_LENG
 Label = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:\-]{1,64}$")]
 # A UUID hex, optionally followed by the answer's attribution (recsys.events.recommendation_id).
 _RECOMMENDATION_ID: Final = RECOMMENDATION_ID_PATTERN
+
+
+#: Event times outside [EARLIEST, now + FUTURE_SLACK] are rejected (``timestamp: ...``).
+EARLIEST: Final = datetime(1970, 1, 1, tzinfo=UTC)
+FUTURE_SLACK: Final = timedelta(days=1)
 
 
 class Event(BaseModel):
@@ -86,6 +92,19 @@ class Event(BaseModel):
     experiment: Label | None = None
     arm: Label | None = None
     position: int | None = Field(None, ge=1, le=1000)
+
+    @field_validator("timestamp")
+    @classmethod
+    def _plausible_time(cls, v: datetime | None) -> datetime | None:
+        # A year-2999 view would stay a customer's newest event until its state expires,
+        # and training rejects such rows: refuse them here, per event, with the reason.
+        if v is None:
+            return v
+        if v < EARLIEST:
+            raise ValueError(f"before {EARLIEST:%Y-%m-%d}")
+        if v > datetime.now(UTC) + FUTURE_SLACK:
+            raise ValueError(f"more than {FUTURE_SLACK.days} day in the future (clock skew?)")
+        return v
 
     @model_validator(mode="after")
     def _consistent(self) -> Event:
@@ -126,7 +145,7 @@ def reason(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors(include_url=False):
         where = ".".join(str(p) for p in err["loc"])
-        msg = str(err["msg"]).removeprefix("Value error, ")
+        msg = readable_error(err).removeprefix("Value error, ")
         parts.append(f"{where}: {msg}" if where else msg)
     return "; ".join(parts)
 

@@ -78,7 +78,27 @@ def test_recommendation_ids_are_fresh_uuid4_hex():
         ),
         (
             {"event_id": "e", "event_type": "view", "customer_id": " c", "item_id": "i"},
-            "customer_id: String should match pattern",
+            "customer_id: not a valid id: 1-128 characters, no control characters",
+        ),
+        (
+            {
+                "event_id": "e",
+                "event_type": "view",
+                "customer_id": "c",
+                "item_id": "i",
+                "timestamp": "2999-01-01T00:00:00Z",
+            },
+            "timestamp: more than 1 day in the future",
+        ),
+        (
+            {
+                "event_id": "e",
+                "event_type": "view",
+                "customer_id": "c",
+                "item_id": "i",
+                "timestamp": "0001-01-01T00:00:00Z",
+            },
+            "timestamp: before 1970-01-01",
         ),
         (
             {
