@@ -6,6 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 SPARK_STAMP := $(VENV)/.installed-spark
 DEMO   ?= var/demo
+PORT   ?= 8000
 
 export OPENBLAS_NUM_THREADS := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
@@ -21,7 +22,7 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 demo: $(STAMP)
-	$(BIN)/python -m training.demo --dir $(DEMO)
+	$(BIN)/python -m training.demo --dir $(DEMO) --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow and not spark"

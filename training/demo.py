@@ -62,6 +62,8 @@ def demo(
     ] = True,
 ) -> None:
     """Generate a shop, train, publish, then serve the API."""
+    if serve:
+        _check_port_free(host, port)  # before publishing: a taken port stops nothing half-way
     rep = Reporter()
     shop_dir = dir / "shop"
     with rep.step(f"Generating a synthetic shop in {shop_dir}"):
@@ -106,3 +108,20 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """ConfigError naming the option when ``host:port`` cannot be listened on."""
+    import socket
+
+    from recsys.errors import ConfigError
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot serve on {host}:{port} ({exc.strerror}); choose another port: "
+                f"make demo PORT=8001 (or --port)"
+            ) from None

@@ -64,3 +64,19 @@ def test_serving_reads_the_shared_options():
     opts = serving_args(["--redis", "redis://h:1/0", "--port", "9000", "--no-access-log"])
     assert (opts.redis_url, opts.port, opts.access_log) == ("redis://h:1/0", 9000, False)
     assert serving_args(["--redis-url", "redis://h:2/0"]).redis_url == "redis://h:2/0"
+
+
+def test_the_demo_refuses_a_taken_port_before_doing_anything(tmp_path, capsys):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = demo_main(["--dir", str(tmp_path / "demo"), "--port", str(port)])
+    err = capsys.readouterr().err
+    assert (
+        code == 2 and err.startswith("error: cannot serve on 127.0.0.1:") and err.count("\n") == 1
+    )
+    assert "make demo PORT=" in err
+    assert not (tmp_path / "demo").exists()  # nothing generated, trained or published
