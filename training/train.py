@@ -250,7 +250,13 @@ def _train_into(
     chosen = names[0]
     metric = config.evaluation.metric
     notes: list[str] = []
-    if not options.skip_evaluation and len(names) > 1:
+    evaluated = not options.skip_evaluation and len(names) > 1
+    if not evaluated and config.evaluation.cutoff is not None:
+        raise ConfigError(
+            f"--cutoff {config.evaluation.cutoff} is not used: nothing is evaluated (one model "
+            "or --no-eval); drop it, or give several --models"
+        )
+    if evaluated:
         with rep.step(f"Evaluating {len(names)} candidates"):
             comparison = compare_candidates(
                 events,

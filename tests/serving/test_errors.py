@@ -165,9 +165,7 @@ def test_a_body_over_the_limit_is_413_before_it_is_read(publish_shop, settings: 
     publish_shop("v1")
     small = settings.model_copy(update={"max_body_bytes": 4096})
     with serve(small) as api:
-        events = [
-            {"event_id": "e", "event_type": "view", "customer_id": "c1", "item_id": "i01"}
-        ]
+        events = [{"event_id": "e", "event_type": "view", "customer_id": "c1", "item_id": "i01"}]
         assert api.post("/v1/events", json={"events": events[:1]}).status_code == 202
         big = {"events": [dict(events[0], event_id=f"e{i}") for i in range(200)]}
         response = api.post("/v1/events", json=big)

@@ -144,3 +144,19 @@ def test_train_takes_the_evaluation_options_of_evaluate(shop_dir, tmp_path, caps
     rows = {(r["model"], r["protocol"]): r["recall"] for r in manifest["metrics"]}
     for protocol, figures in manifest["holdout"].items():
         assert figures["metrics"]["recall"] == rows[(chosen, protocol)]
+
+
+def test_a_cutoff_nothing_uses_is_refused(tmp_path, capsys):
+    events = tmp_path / "ev.csv"
+    _events().to_csv(events, index=False)
+    base = ["train", "--quiet", "--events", str(events), "--out", str(tmp_path / "o")]
+    for extra in (["--models", "popular"], ["--no-eval"]):
+        for cutoff in ("notadate", "2030-01-01"):
+            assert main([*base, *extra, "--cutoff", cutoff]) == 2
+            err = capsys.readouterr().err
+            _one_line(err)
+            assert f"--cutoff {cutoff} is not used: nothing is evaluated" in err
+    assert not list((tmp_path / "o").glob("2*"))  # no bundle written
+    # Evaluated, a cutoff that is not a date is refused too.
+    assert main([*base, "--models", "popular,repeat", "--cutoff", "notadate"]) == 2
+    assert "cutoff" in capsys.readouterr().err
