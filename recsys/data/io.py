@@ -229,11 +229,11 @@ def read_table(
         Missing, unreadable, empty or malformed file, unsupported type, missing column.
     """
     p = Path(path)
+    if not p.exists():  # before the suffix: a mistyped folder is missing, not "unsupported"
+        raise DataError(f"cannot read {p}: no such file or folder")
     if p.is_dir() and not p.name.lower().endswith(CSV_SUFFIXES):
         return _read_parquet_folder(p, columns)
     fmt = table_format(p)
-    if not p.exists():
-        raise DataError(f"cannot read {p}: no such file")
     if not p.is_file():
         raise DataError(f"cannot read {p}: not a regular file")
     frame = _read_csv(p, columns, sep) if fmt == "csv" else _read_parquet(p, columns)

@@ -69,6 +69,10 @@ def test_missing_requested_column_lists_the_columns_found(tmp_path):
 def test_unreadable_inputs_say_which_file_and_why(tmp_path):
     with pytest.raises(DataError, match=r"nope\.csv: no such file"):
         read_table(tmp_path / "nope.csv")
+    # A mistyped export folder is missing, not an "unsupported file type".
+    with pytest.raises(DataError, match=r"exports: no such file or folder"):
+        read_table(tmp_path / "exports")
+    (tmp_path / "events.xlsx").write_bytes(b"PK")
     with pytest.raises(DataError, match="unsupported file type"):
         read_table(tmp_path / "events.xlsx")
     (tmp_path / "dir.csv").mkdir()
