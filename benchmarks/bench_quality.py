@@ -83,11 +83,11 @@ def _real(relative: str) -> Callable[[Path], Path | str]:
     return locate
 
 
-def _generated(params: dict[str, Any]) -> Callable[[Path], Path | str]:
+def _generated(params: dict[str, Any], seed: int = SEED) -> Callable[[Path], Path | str]:
     def write(tmp: Path) -> Path | str:
         from recsys.data.synthetic.shop import generate_shop
 
-        shop = generate_shop(seed=SEED, **params)
+        shop = generate_shop(seed=seed, **params)
         return shop.write(tmp / "shop")["events"]
 
     return write
@@ -102,6 +102,15 @@ SHOPS = (
     ShopSpec("dunnhumby sample", _real("dunnhumby/transactions_sample.csv.gz"), "dunnhumby"),
     *(ShopSpec(name, _generated(params)) for name, params in GENERATED.items()),
 )
+
+
+def other_seed_shops(seed: int) -> tuple[ShopSpec, ...]:
+    """The generated shops drawn with another generator seed, named ``"... (seed N)"``: shops
+    the defaults were never looked at on, to check that a change generalises."""
+    return tuple(
+        ShopSpec(f"{name} (seed {seed})", _generated(params, seed))
+        for name, params in GENERATED.items()
+    )
 
 
 def _best(table: pd.DataFrame, protocol: str, models: list[str], metric: str) -> str | None:
@@ -301,12 +310,26 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         action="store_true",
         help="keep the other shops of the last saved results (run heavy shops one at a time)",
     )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=SEED,
+        help="generator seed of the generated shops (another seed: shops named '... (seed N)')",
+    )
     args = parser.parse_args(argv)
+    specs = SHOPS
+    if args.seed != SEED:
+        # Another seed: only the generated shops exist; a shop named without the suffix is
+        # its seeded copy.
+        specs = other_seed_shops(args.seed)
+        names = [s.name for s in specs]
+        requested = args.shops if args.shops != [s.name for s in SHOPS] else names
+        args.shops = [n if n in names else f"{n} (seed {args.seed})" for n in requested]
     unknown = [n for n in args.shops if n not in names]
     if unknown:
         parser.error(f"unknown shop {unknown[0]!r}: choose from {names}")
     shops, skipped = [], {}
-    for spec in SHOPS:
+    for spec in specs:
         if spec.name not in args.shops:
             continue
         with tempfile.TemporaryDirectory() as tmp:
