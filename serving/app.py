@@ -27,6 +27,7 @@ from serving.errors import install_error_handlers
 from serving.metrics import MODEL_VERSION_HEADER, Metrics, ObservabilityMiddleware
 from serving.queries import request_models
 from serving.redis_mux import MultiplexedRedis
+from serving.request_guard import RequestGuardMiddleware
 from serving.routes import (
     docs,
     events,
@@ -123,7 +124,6 @@ def create_app(settings: Settings | None = None, *, dependencies: Sequence[Any] 
         docs_url=None,  # served with local assets by serving.routes.docs
         redoc_url=None,
         dependencies=list(dependencies),
-        max_body_size=conf.max_body_bytes,
         telemetry=None
         if conf.opentelemetry
         else {"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
@@ -135,6 +135,8 @@ def create_app(settings: Settings | None = None, *, dependencies: Sequence[Any] 
         service = getattr(app.state, "service", None)
         return None if service is None else service.last_version
 
+    # Inside the metrics middleware, so refused requests are counted too.
+    app.add_middleware(RequestGuardMiddleware, max_bytes=conf.max_body_bytes)
     app.add_middleware(ObservabilityMiddleware, metrics=metrics, last_version=last_version)
     if conf.cors_origins:
         app.add_middleware(

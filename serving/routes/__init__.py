@@ -28,6 +28,10 @@ UNAVAILABLE: dict[int | str, dict[str, Any]] = {
         "model": ErrorOut,
     },
 }
+#: OpenAPI ``responses`` of routes that take a body (:mod:`serving.body_limit`).
+BODY_TOO_LARGE: dict[int | str, dict[str, Any]] = {
+    413: {"description": "The body is over RECSYS_MAX_BODY_BYTES", "model": ErrorOut},
+}
 
 
 def api_router(

@@ -36,7 +36,7 @@ from recsys.store import connect_async
 from recsys.store.events import append_events
 from recsys.store.realtime import LiveWriter, plan
 from serving.errors import ApiError
-from serving.routes import PARAMETER_ERRORS, api_router
+from serving.routes import BODY_TOO_LARGE, PARAMETER_ERRORS, api_router
 from serving.schemas import ErrorOut
 from serving.settings import Settings
 
@@ -94,6 +94,7 @@ def router(settings: Settings) -> APIRouter:
         settings,
         responses={
             **PARAMETER_ERRORS,
+            **BODY_TOO_LARGE,
             503: {"description": "Redis is unavailable: nothing was accepted", "model": ErrorOut},
         },
     )

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from serving.deps import ServiceDep
 from serving.present import answer_response
 from serving.queries import QueryModel, RecommendationQuery, RequestModels, SessionIn
-from serving.routes import CustomerId, api_router, get_and_head
+from serving.routes import BODY_TOO_LARGE, CustomerId, api_router, get_and_head
 from serving.schemas import RecommendationsOut, SessionOut
 from serving.settings import Settings
 
@@ -52,7 +52,7 @@ def router(settings: Settings, models: RequestModels) -> APIRouter:
         )
         return answer_response(request, answer, channel=q.channel, customer_id=customer_id)
 
-    @api.post("/recommendations/session", response_model=SessionOut)
+    @api.post("/recommendations/session", response_model=SessionOut, responses=BODY_TOO_LARGE)
     async def session_recommendations(
         request: Request, body: Session_, service: ServiceDep
     ) -> Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 
@@ -155,7 +156,7 @@ def test_no_published_version_and_no_fallback_is_503(settings: Settings) -> None
 )
 def test_odd_input_never_500s(api: TestClient, path: str) -> None:
     response = api.get(path)
-    assert response.status_code in (200, 404, 422), response.text
+    assert response.status_code in (200, 400, 404, 422), response.text
     assert response.headers["content-type"].startswith("application/json")
     if response.status_code != 200:
         assert set(response.json()) == {"error"}
@@ -170,5 +171,55 @@ def test_a_body_over_the_limit_is_413_before_it_is_read(publish_shop, settings: 
         big = {"events": [dict(events[0], event_id=f"e{i}") for i in range(200)]}
         response = api.post("/v1/events", json=big)
         assert response.status_code == 413
+        assert response.json()["error"]["code"] == "payload_too_large"
+        assert "4,096 byte limit (RECSYS_MAX_BODY_BYTES)" in response.json()["error"]["message"]
         session = {"item_ids": ["i01"] * 100 + ["x" * 100] * 40}
-        assert api.post("/v1/recommendations/session", json=session).status_code == 413
+        response = api.post("/v1/recommendations/session", json=session)
+        assert response.status_code == 413
+        assert response.headers["content-type"].startswith("application/json")
+
+        # No Content-Length (a chunked upload): counted as it is read, same JSON answer.
+        def chunks():
+            body = orjson.dumps(big)
+            for start in range(0, len(body), 1000):
+                yield body[start : start + 1000]
+
+        response = api.post(
+            "/v1/events", content=chunks(), headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 413, response.text
+        assert response.json()["error"]["code"] == "payload_too_large"
+        # Under the limit, a chunked body is read as usual.
+        small_body = orjson.dumps({"events": [dict(events[0], event_id="chunked")]})
+        response = api.post(
+            "/v1/events", content=iter([small_body]), headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 202, response.text
+
+
+@pytest.mark.parametrize(
+    ("path", "part"),
+    [
+        ("/v1/customers/%FF/recommendations", "path"),
+        ("/v1/items/i0%C3/similar", "path"),
+        ("/v1/customers/c1/recommendations?category=%FF", "query string"),
+        ("/v1/customers/c1/recommendations?exclude=%E9t%E9", "query string"),
+    ],
+)
+def test_a_url_that_is_not_utf8_is_a_400_not_a_replacement_character(
+    api: TestClient, path: str, part: str
+) -> None:
+    # Starlette would decode %FF as U+FFFD and answer for a customer nobody asked about.
+    response = api.get(path)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == "bad_request"
+    assert error["message"].startswith(f"the {part} is not UTF-8")
+
+
+def test_percent_encoded_utf8_ids_still_reach_the_route(api: TestClient) -> None:
+    # "é" as UTF-8 (%C3%A9) and an encoded slash are ids like any other.
+    for path in ("/v1/customers/%C3%A9/recommendations", "/v1/customers/a%2Fb/recommendations"):
+        response = api.get(path)
+        assert response.status_code == 200, response.text
+        assert response.json()["source"] in ("segment", "popular")
