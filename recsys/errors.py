@@ -40,3 +40,11 @@ class StoreError(RecsysError):
     """The artifact store (Redis) could not be read or written."""
 
     exit_code = 4
+
+
+class StoreRequestError(StoreError):
+    """What was asked of the store does not fit what it holds (an unknown or active version,
+    an experiment name in use, ...): the caller's to fix, so exit 2 like other bad input.
+    Redis failures and corrupt data stay :class:`StoreError` (exit 4)."""
+
+    exit_code = 2

@@ -250,8 +250,7 @@ def write_experiment_report(report: ExperimentReport, out: str | Path) -> Path:
     srm = report.srm
     verdict = "MISMATCH: do not trust the differences" if srm.get("mismatch") else "ok"
     title = f"Experiment {report.experiment.name} ({report.experiment.unit}s)"
-    p_value = srm.get("p_value", float("nan"))
-    srm_line = f"Sample ratio: units {srm.get('units')}, p = {p_value:.3g} ({verdict})"
+    srm_line = sample_ratio_line(srm, verdict)
     if suffix == ".md":
         parts = [
             f"# {title}",
@@ -266,9 +265,9 @@ def write_experiment_report(report: ExperimentReport, out: str | Path) -> Path:
     else:
         body = [
             f"<h1>{title}</h1>",
-            report.arms.to_html(index=False),
+            report.arms.to_html(index=False, na_rep="-"),
             "<h2>Against the control</h2>",
-            report.tests.to_html(index=False),
+            report.tests.to_html(index=False, na_rep="-"),
             f"<p>{srm_line}</p>",
         ]
         head = f"<!doctype html><meta charset='utf-8'><title>{title}</title>"
@@ -276,9 +275,19 @@ def write_experiment_report(report: ExperimentReport, out: str | Path) -> Path:
     return path
 
 
+def sample_ratio_line(srm: dict[str, Any], verdict: str) -> str:
+    """One line on the sample-ratio check; with no unit yet, says so instead of ``p = nan``."""
+    units = srm.get("units") or {}
+    if not sum(units.values()):
+        return f"Sample ratio: no unit has seen the experiment yet (units {units}); nothing to test"
+    return f"Sample ratio: units {units}, chi-square p = {srm['p_value']:.3g} ({verdict})"
+
+
 def _markdown(frame: pd.DataFrame) -> str:
     def cell(v: Any) -> str:
-        return f"{v:.4g}" if isinstance(v, float) else str(v)
+        if isinstance(v, float):
+            return f"{v:.4g}" if math.isfinite(v) else "-"
+        return str(v)
 
     head = "| " + " | ".join(frame.columns) + " |"
     rule = "|" + "---|" * len(frame.columns)

@@ -34,7 +34,7 @@ import pandas as pd
 from recsys import columns as C
 from recsys.answers.compose import customer_answer
 from recsys.data.catalogs import load_customers
-from recsys.errors import ConfigError, DataError, StoreError
+from recsys.errors import ConfigError, DataError, StoreRequestError
 from recsys.offers.answer import OfferCatalog, offer_answer
 from recsys.store import StoreReader, connect_async
 from recsys.store.catalog_view import CatalogView
@@ -107,7 +107,9 @@ async def _collect(
     reader: StoreReader, version: str, ids: list[str], k: int
 ) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
     if await reader.manifest(version) is None:
-        raise StoreError(f"version {version!r} is not published in namespace {reader.namespace!r}")
+        raise StoreRequestError(
+            f"version {version!r} is not published in namespace {reader.namespace!r}"
+        )
     data = await reader.version_data(version)
     catalog = OfferCatalog.from_json(await reader.offer_catalog(version))
     payloads: list[dict[str, Any]] = []

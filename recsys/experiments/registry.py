@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 import redis
 
-from recsys.errors import ConfigError, StoreError
+from recsys.errors import ConfigError, StoreError, StoreRequestError
 from recsys.experiments.definition import Experiment, check_name
 from recsys.store import keys as K
 from recsys.store.connection import redis_errors
@@ -95,11 +95,11 @@ def start_experiment(
     name = experiment.name
     with PublishLock(client, namespace), redis_errors(f"starting experiment {name}"):
         if client.exists(EXPERIMENT.key(namespace, name)):
-            raise StoreError(f"experiment {name!r} exists already; choose a new name")
+            raise StoreRequestError(f"experiment {name!r} exists already; choose a new name")
         running = running_experiments(client, namespace)
         clash = [e.name for e in running.values() if e.unit == experiment.unit]
         if clash:
-            raise StoreError(
+            raise StoreRequestError(
                 f"experiment {clash[0]!r} already splits the {experiment.unit}s; stop it first"
             )
         named = {v for e in running.values() for v in e.versions}
@@ -112,7 +112,7 @@ def start_experiment(
         if missing:
             for version in set(experiment.versions) - before:
                 client.srem(PROTECTED.key(namespace), version)
-            raise StoreError(
+            raise StoreRequestError(
                 f"cannot start {name!r}: version(s) {missing} are not published in namespace "
                 f"{namespace!r} (see `recsys versions`)"
             )
@@ -142,7 +142,7 @@ def stop_experiment(
         if experiment is None:
             known = get_experiment(client, namespace, name)
             state = "is already stopped" if known else "does not exist"
-            raise StoreError(f"experiment {name!r} {state} (see `recsys experiments list`)")
+            raise StoreRequestError(f"experiment {name!r} {state} (see `recsys experiments list`)")
         _write_running(client, namespace, running)
         stopped = time.time() if now is None else now
         record = experiment.with_status("stopped", stopped_at=stopped)

@@ -29,7 +29,7 @@ from typing import Any, Final
 import orjson
 import redis
 
-from recsys.errors import StoreError
+from recsys.errors import StoreError, StoreRequestError
 from recsys.store import keys as K
 from recsys.store.bundle import Bundle
 from recsys.store.codec import CATALOG_FORMAT, FORMAT_VERSION, ScoreDtype
@@ -115,9 +115,9 @@ def publish(
     """
     K.check_namespace(namespace)
     if keep < 1:
-        raise StoreError(f"keep={keep}, must be >= 1")
+        raise StoreRequestError(f"keep={keep}, must be >= 1")
     if chunk_size < 1:
-        raise StoreError(f"chunk_size={chunk_size}, must be >= 1")
+        raise StoreRequestError(f"chunk_size={chunk_size}, must be >= 1")
     t0 = time.perf_counter()
     bundle = Bundle.open(bundle_dir)
     version = bundle.version
@@ -125,7 +125,7 @@ def publish(
 
     with PublishLock(client, namespace) as lock:
         if active_version(client, namespace) == version:
-            raise StoreError(
+            raise StoreRequestError(
                 f"version {version!r} is already active in namespace {namespace!r}; "
                 "publish a bundle with a new version id"
             )

@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 import redis
 
-from recsys.errors import StoreError
+from recsys.errors import StoreError, StoreRequestError
 from recsys.store import keys as K
 from recsys.store.connection import redis_errors
 from recsys.store.families import PROTECTED
@@ -107,7 +107,7 @@ def rollback(client: redis.Redis, namespace: str, version: str) -> None:
         present = bool(client.exists(K.catalog_key(namespace, version)))
         if not (listed and present):
             known = [v for v, _ in registered_versions(client, namespace)]
-            raise StoreError(
+            raise StoreRequestError(
                 f"cannot roll back to {version!r}: not a complete version in namespace "
                 f"{namespace!r} (available: {known or 'none'})"
             )
@@ -148,9 +148,9 @@ def delete_version(client: redis.Redis, namespace: str, version: str) -> int:
     K.check_version(version)
     with redis_errors(f"deleting version {version}"):
         if active_version(client, namespace) == version:
-            raise StoreError(f"refusing to delete {version!r}: it is the active version")
+            raise StoreRequestError(f"refusing to delete {version!r}: it is the active version")
         if client.sismember(PROTECTED.key(namespace), version):
-            raise StoreError(
+            raise StoreRequestError(
                 f"refusing to delete {version!r}: it is protected (e.g. a running experiment "
                 "serves it); unprotect it first"
             )
@@ -193,7 +193,7 @@ def prune_versions(
     the deleted version ids (oldest first).
     """
     if keep < 1:
-        raise StoreError(f"keep={keep}, must be >= 1 (the active version is always kept)")
+        raise StoreRequestError(f"keep={keep}, must be >= 1 (the active version is always kept)")
     rows = registered_versions(client, namespace)
     spared = {v for v, _ in rows[:keep]} | set(protect) | protected_versions(client, namespace)
     active = active_version(client, namespace)

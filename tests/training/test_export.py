@@ -115,7 +115,7 @@ def test_cli_writes_csv_and_fails_in_one_line(
     assert main([*args, "--out", str(tmp_path / "email.txt")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error:") and ".jsonl or .csv" in err and err.count("\n") == 1
-    assert main([*args[:3], "v9", *args[4:], "--out", str(out)]) == 4
+    assert main([*args[:3], "v9", *args[4:], "--out", str(out)]) == 2
     assert "'v9' is not published" in capsys.readouterr().err
 
 

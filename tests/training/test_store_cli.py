@@ -67,7 +67,7 @@ def test_rollback_to_an_unknown_version_is_a_clear_error(redis_url, namespace, c
     code, _, err = _cli(
         capsys, "rollback", "nope-123", "--redis", redis_url, "--namespace", namespace
     )
-    assert code == 4
+    assert code == 2  # the caller's mistake, not the store's failure
     assert "nope-123" in err and err.count("\n") == 1
 
 

@@ -142,6 +142,8 @@ def _print(result: ExperimentReport) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from training.experiment_report import sample_ratio_line
+
     def pct(row: Any, name: str) -> str:
         value, low, high = row[name], row[f"{name}_low"], row[f"{name}_high"]
         return f"{value:.2%} [{low:.2%}, {high:.2%}]" if value == value else "-"
@@ -164,16 +166,17 @@ def _print(result: ExperimentReport) -> None:
     tests = Table(title="Against the control (95% intervals)")
     for column in ("arm", "metric", "difference", "interval", "test", "p", "significant"):
         tests.add_column(column)
+
+    def num(value: float, spec: str) -> str:
+        return format(value, spec) if value == value else "-"
+
     for _, row in result.tests.iterrows():
         tests.add_row(
-            f"{row['arm']} vs {row['control']}", row["metric"], f"{row['difference']:+.4g}",
-            f"[{row['difference_low']:+.4g}, {row['difference_high']:+.4g}]", row["test"],
-            f"{row['p_value']:.3g}", "yes" if row["significant"] else "no",
+            f"{row['arm']} vs {row['control']}", row["metric"], num(row["difference"], "+.4g"),
+            f"[{num(row['difference_low'], '+.4g')}, {num(row['difference_high'], '+.4g')}]",
+            row["test"], num(row["p_value"], ".3g"), "yes" if row["significant"] else "no",
         )  # fmt: skip
     console.print(tests)
     srm = result.srm
     verdict = "MISMATCH (p < 0.001): do not trust the differences" if srm["mismatch"] else "ok"
-    console.print(
-        f"Sample ratio: units {srm['units']} for shares {srm['expected_shares']}; "
-        f"chi-square p = {srm['p_value']:.3g}: {verdict}"
-    )
+    console.print(f"{sample_ratio_line(srm, verdict)}; shares {srm['expected_shares']}")

@@ -166,3 +166,36 @@ def test_the_report_writes_markdown_and_html(tmp_path: Path) -> None:
     assert "<table" in html and "Against the control" in html
     with pytest.raises(Exception, match="write .json, .md or .html"):
         write_experiment_report(report, tmp_path / "r.txt")
+
+
+def test_a_report_with_no_unit_yet_says_so_instead_of_nan(tmp_path: Path) -> None:
+    # An experiment just started: events arrive, but no impression echoes it yet.
+    report = experiment_report(
+        _frame([{"event_type": "view", "customer_id": "c1", "item_id": "i1"}]), AB
+    )
+    assert report.arms["units"].sum() == 0
+    md = write_experiment_report(report, tmp_path / "r.md").read_text()
+    html = write_experiment_report(report, tmp_path / "r.html").read_text()
+    for text in (md, html):
+        assert "nan" not in text.lower()
+        assert "no unit has seen the experiment yet" in text
+    saved = json.loads(write_experiment_report(report, tmp_path / "r.json").read_text())
+    assert saved["sample_ratio"]["p_value"] is None  # JSON null, never NaN
+
+
+def test_experiment_commands_refuse_unknown_names_and_versions_with_exit_2(
+    publish_shop: Publisher, redis_url: str, namespace: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    publish_shop("v1")
+    where = ["--redis", redis_url, "--namespace", namespace]
+    capsys.readouterr()
+    assert main(["experiments", "start", "x", "--versions", "v1:50,v9:50", *where]) == 2
+    err = capsys.readouterr().err
+    assert "v9" in err and "not published" in err and err.count("\n") == 1
+    assert main(["experiments", "stop", "nobody", *where]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    # An A/A test (one version in both arms) is allowed; a name is never reused.
+    assert main(["experiments", "start", "x", "--versions", "v1:50,v1:50", *where]) == 0
+    capsys.readouterr()
+    assert main(["experiments", "start", "x", "--versions", "v1:50,v1:50", *where]) == 2
+    assert "exists already" in capsys.readouterr().err
