@@ -136,15 +136,20 @@ class Offers:
             )
         return version, offset
 
-    async def _check_offer(self, version: str, offer_id: str) -> None:
+    async def _check_offer(self, version: str, offer_id: str) -> float | None:
+        """The offer's live ``budget_remaining`` (None: no budget); 404 when the version's
+        catalog does not hold it."""
         try:
             catalog = await self.catalogs.get(self.reader, version)
+            row = catalog.by_id.get(offer_id)
+            counts = None if row is None else (await self.live.redemptions()).get(offer_id)
         except STORE_FAILURES as exc:
             raise self._failed("offer_audience", exc) from None
-        if offer_id not in catalog:
+        if row is None:
             raise ApiError(
                 404, "unknown_offer", f"offer {offer_id!r} is not in model version {version}"
             )
+        return budget_remaining(row, counts)
 
     async def _stored_item(self, version: str, item_id: str) -> str:
         """The item id as the version stored it (its ingest id rule); 404 when unknown."""
@@ -161,10 +166,16 @@ class Offers:
             )
         return stored
 
-    async def offer_audience(self, offer_id: str, limit: int, cursor: str | None) -> Page:
-        """A page of ``limit`` customers allocated ``offer_id``, best first."""
+    async def offer_audience(
+        self, offer_id: str, limit: int, cursor: str | None
+    ) -> tuple[Page, float | None]:
+        """(a page of ``limit`` customers allocated ``offer_id``, best first; the offer's live
+        ``budget_remaining``). Once redemptions used the budget up the audience is empty:
+        nobody more can redeem it."""
         version, offset = await self._start("offer_audience", OFFER_SORT, cursor, offer_id)
-        await self._check_offer(version, offer_id)
+        remaining = await self._check_offer(version, offer_id)
+        if remaining == 0.0:
+            return Page(version, [], None), remaining
         try:
             rows, more = await self.reader.offer_audience(version, offer_id, offset, limit)
         except STORE_FAILURES as exc:
@@ -172,7 +183,7 @@ class Offers:
         next_cursor = (
             encode_cursor(version, OFFER_SORT, offset + len(rows), offer_id) if more else None
         )
-        return Page(version, rows, next_cursor)
+        return Page(version, rows, next_cursor), remaining
 
     async def item_audience(self, item_id: str, limit: int, cursor: str | None) -> Page:
         """A page of ``limit`` customers most likely to buy ``item_id``."""
@@ -188,11 +199,18 @@ class Offers:
         return Page(version, rows, next_cursor)
 
     async def offer_csv(self, offer_id: str) -> tuple[str, AsyncIterator[bytes]]:
-        """(version, CSV chunks) of an offer's whole audience."""
+        """(version, CSV chunks) of an offer's whole audience (the header only once its
+        budget is used up)."""
         version = (await self._live("offer_audience")).version
-        await self._check_offer(version, offer_id)
+        remaining = await self._check_offer(version, offer_id)
         header = ["customer_id", "expected_value", "uplift", "reason"]
+        if remaining == 0.0:
+            return version, self._header_only(header)
         return version, self._csv(self.reader.offer_audience, version, offer_id, header)
+
+    @staticmethod
+    async def _header_only(header: list[str]) -> AsyncIterator[bytes]:
+        yield csv_line(header)
 
     async def item_csv(self, item_id: str) -> tuple[str, AsyncIterator[bytes]]:
         """(version, CSV chunks) of an item's whole audience."""

@@ -247,6 +247,9 @@ class OfferAudienceOut(_Out):
     on the last page."""
 
     offer_id: str
+    #: Live: the budget minus what redemptions used (null: the offer has no budget); at 0
+    #: the audience is empty.
+    budget_remaining: float | None = None
     model_version: str
     customers: list[OfferAudienceCustomerOut]
     next_cursor: str | None

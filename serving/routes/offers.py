@@ -149,15 +149,18 @@ def router(settings: Settings) -> APIRouter:
         accept: Annotated[str | None, Header(include_in_schema=False)] = None,
     ) -> Response:
         """The customers allocated the offer, highest expected value first, a page at a time
-        (``next_cursor``); with ``Accept: text/csv`` the whole audience streams as CSV."""
+        (``next_cursor``); with ``Accept: text/csv`` the whole audience streams as CSV.
+        Once ``offer_redeemed`` events used the offer's budget up (``budget_remaining`` 0),
+        the audience is empty: nobody more can redeem it."""
         lists = Offers(service, _catalogs(request))
         if accept is not None and "text/csv" in accept:
             if query.cursor is not None:  # the CSV is the whole audience; still check it
                 decode_cursor(query.cursor, offer_id)
             version, chunks = await lists.offer_csv(offer_id)
             return _csv_response(request, version, chunks, f"offer-{offer_id}")
-        page = await lists.offer_audience(offer_id, query.limit, query.cursor)
-        return json_response(request, page.version, _page_body({"offer_id": offer_id}, page))
+        page, remaining = await lists.offer_audience(offer_id, query.limit, query.cursor)
+        head = {"offer_id": offer_id, "budget_remaining": remaining}
+        return json_response(request, page.version, _page_body(head, page))
 
     @get_and_head(
         api,

@@ -65,6 +65,22 @@ def test_an_exhausted_offer_is_offered_to_nobody(api: TestClient) -> None:
     assert (email["source"], offer_ids(email)) == ("fallback", ["SHIP"])
 
 
+def test_an_exhausted_offer_has_an_empty_audience(api: TestClient) -> None:
+    audience = "/v1/offers/HOME10/audience"
+    before = api.get(audience).json()
+    assert before["budget_remaining"] == 100.0 and len(before["customers"]) == 2
+    post(api, event("offer_redeemed", customer_id="c2", offer_id="HOME10", value=40.0))
+    assert api.get(audience).json()["budget_remaining"] == 60.0  # still open: same list
+    post(api, event("offer_redeemed", customer_id="c1", offer_id="HOME10", value=60.0))
+    after = api.get(audience).json()
+    assert (after["budget_remaining"], after["customers"], after["next_cursor"]) == (0.0, [], None)
+    csv = api.get(audience, headers={"accept": "text/csv"})
+    assert csv.status_code == 200
+    assert csv.text.splitlines() == ["customer_id,expected_value,uplift,reason"]
+    # An offer without a budget never runs out.
+    assert api.get("/v1/offers/SHIP/audience").json()["budget_remaining"] is None
+
+
 def test_budgetless_and_session_redemptions_count_and_old_ones_do_not_suppress(
     api: TestClient,
 ) -> None:
