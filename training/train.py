@@ -247,7 +247,10 @@ def _train_into(
     names = tuple(options.candidates or config.models.keys() or DEFAULT_CANDIDATES)
     params = {name: config.models.get(name, {}) for name in names}
     comparison = None
-    chosen = names[0]
+    # --no-eval with the default candidates trains the default model (the blend, with its
+    # documented weights, untuned), not the first candidate in the list (popularity).
+    default = options.skip_evaluation and not (options.candidates or config.models)
+    chosen = "blend" if default else names[0]
     metric = config.evaluation.metric
     notes: list[str] = []
     evaluated = not options.skip_evaluation and len(names) > 1

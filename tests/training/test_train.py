@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import orjson
 import pandas as pd
 import pytest
 
@@ -118,6 +119,22 @@ def test_cli_train_prints_the_bundle_path(shop_dir, tmp_path, capsys):
     assert code == 0
     path = capsys.readouterr().out.strip()
     assert (tmp_path / path.split("/")[-1] / "recommendations.parquet").exists()
+
+
+def test_no_eval_without_models_trains_the_default_blend_not_the_first_candidate(
+    shop_dir, tmp_path, capsys
+):
+    events = str(shop_dir / "events.parquet")
+    code = main(["train", "-q", "--events", events, "--out", str(tmp_path), "--no-eval"])
+    assert code == 0, capsys.readouterr().err
+    bundle = tmp_path / capsys.readouterr().out.strip().split("/")[-1]
+    manifest = orjson.loads((bundle / "manifest.json").read_bytes())
+    assert manifest["chosen_model"] == "blend"
+    assert manifest["model_params"]["components"] is None  # documented weights, not tuned
+    # Personal lists differ between customers (popularity would give everyone one list).
+    recs = pd.read_parquet(bundle / "recommendations.parquet")
+    firsts = recs[recs["rank"] == 1]["item_id"]
+    assert firsts.nunique() > 1
 
 
 def test_buy_again_holds_only_previously_purchased_items_in_model_order(trained, small_shop):

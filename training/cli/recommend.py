@@ -146,7 +146,12 @@ def train(
     cutoff: Cutoff = None,
     metric: Metric = None,
     no_eval: Annotated[
-        bool, typer.Option("--no-eval", help="Skip the holdout; train the first candidate.")
+        bool,
+        typer.Option(
+            "--no-eval",
+            help="Skip the holdout and tuning: train the default blend with its documented "
+            "weights (or the first of --models).",
+        ),
     ] = False,
     shards: Annotated[
         int,
