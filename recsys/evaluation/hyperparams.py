@@ -37,7 +37,19 @@ GRIDS: dict[str, tuple[dict[str, Any], ...]] = {
         {"half_life_days": 240.0},
         {"half_life_days": 60.0, "use_item_repeat_rate": False},
     ),
-    "recent": ({"half_life_days": 14.0}, {"half_life_days": 3.0}, {"half_life_days": 60.0}),
+    "recent": (
+        {"half_life_days": 14.0},
+        {"half_life_days": 3.0},
+        {"half_life_days": 60.0},
+        {"half_life_days": 14.0, "view_factor": 0.25},
+        {"half_life_days": 3.0, "view_factor": 0.25},
+    ),
+    "trending": (
+        {"half_life_days": 14.0},
+        {"half_life_days": 3.0},
+        {"half_life_days": 60.0},
+        {"half_life_days": 240.0},
+    ),
     "itemknn": (
         {"K": 100},
         {"K": 25},
