@@ -54,7 +54,7 @@ ASCENT_ROUNDS = 4
 TUNED_MODELS = ("ease", "als", "itemknn")
 #: Blend components tuned for the blend only: as stand-alone candidates they are the simple
 #: baselines (buy again, recently viewed) and keep their documented defaults.
-COMPONENT_MODELS = ("repeat", "recent", "trending")
+COMPONENT_MODELS = ("repeat", "recent")
 #: The blend answer each protocol tunes: the component key of its weight.
 WEIGHT_KEY = {"new_items": "weight", "all_purchases": "weight_all"}
 
@@ -250,7 +250,6 @@ def tune(
         for role, model in (
             ("repeat", "repeat"),
             ("recent", "recent"),
-            ("trending", "trending"),
             ("taste", "ease" if "ease" in fitted else "als"),
             ("als", "als" if "ease" in fitted else ""),
             ("itemknn", "itemknn"),

@@ -81,9 +81,7 @@ class RecentRecommender(Recommender):
 
     def _fit(self, dataset: InteractionDataset) -> None:
         shape = (dataset.n_customers, dataset.n_items)
-        interest = recency_interest(
-            dataset, float(self.half_life_days), float(self.view_factor)
-        )
+        interest = recency_interest(dataset, float(self.half_life_days), float(self.view_factor))
         self.interest_ = interest
 
         popularity = np.bincount(dataset.matrix.indices, minlength=shape[1]).astype(np.float64)
