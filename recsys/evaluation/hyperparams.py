@@ -2,8 +2,10 @@
 
 Each tuned model has a small fixed grid (:data:`GRIDS`, its documented default first): EASE's
 ``l2``, ALS's ``factors`` and ``regularization``, item-kNN's ``K`` (and whether a customer's
-recent interest leads, ``half_life_days``), and the recency half-lives
-of the "buy it again" and "recently engaged" rankers (used as blend components). Every grid
+recent interest leads, ``half_life_days``), the recency half-lives
+of the "buy it again" and "recently engaged" rankers (used as blend components), and the
+latter's ``view_factor`` (views at full or a quarter weight: on view-heavy shops a cart says
+far more than a repeated view). Every grid
 point is fitted once on the validation window's training side
 (:mod:`recsys.evaluation.validation`) and scored on each voting protocol; a model's value on a
 protocol is divided by the best value of its grid there, and the best mean ratio wins (ties:
@@ -37,7 +39,13 @@ GRIDS: dict[str, tuple[dict[str, Any], ...]] = {
         {"half_life_days": 240.0},
         {"half_life_days": 60.0, "use_item_repeat_rate": False},
     ),
-    "recent": ({"half_life_days": 14.0}, {"half_life_days": 3.0}, {"half_life_days": 60.0}),
+    "recent": (
+        {"half_life_days": 14.0},
+        {"half_life_days": 3.0},
+        {"half_life_days": 60.0},
+        {"half_life_days": 14.0, "view_factor": 0.25},
+        {"half_life_days": 3.0, "view_factor": 0.25},
+    ),
     "itemknn": (
         {"K": 100},
         {"K": 25},

@@ -27,9 +27,12 @@ from recsys.models.base import Recommender
 from recsys.models.registry import register
 
 
-def recency_interest(dataset: InteractionDataset, half_life_days: float) -> sp.csr_matrix:
+def recency_interest(
+    dataset: InteractionDataset, half_life_days: float, view_factor: float = 1.0
+) -> sp.csr_matrix:
     """Customers x items ``float32`` CSR of ``max(0, sum of weight * 0.5 ** (age / half-life))``
     over each customer's events (see the module doc); ages in days before the data's last event.
+    ``view_factor`` multiplies the weight of ``view`` events (1: the matrix's weights).
     """
     shape = (dataset.n_customers, dataset.n_items)
     ev = dataset.events
@@ -37,6 +40,8 @@ def recency_interest(dataset: InteractionDataset, half_life_days: float) -> sp.c
     age_days = (ts.max() - ts) / np.timedelta64(1, "D") if len(ts) else np.empty(0)
     decay = np.power(0.5, np.clip(age_days, 0, None) / half_life_days)
     weight = ev[C.WEIGHT].to_numpy(dtype=np.float64) * decay
+    if view_factor != 1.0 and len(ev):
+        weight[(ev[C.EVENT_TYPE] == C.VIEW).to_numpy()] *= view_factor
     interest = sp.csr_matrix(
         (weight, (ev[CUSTOMER_IDX].to_numpy(), ev[ITEM_IDX].to_numpy())), shape=shape
     )
@@ -56,19 +61,27 @@ class RecentRecommender(Recommender):
     ----------
     half_life_days:
         An event this many days before the last event in the data counts half.
+    view_factor:
+        Multiplies the weight of ``view`` events (1: the matrix's event weights). Below 1 a
+        cart or favourite outranks an item merely viewed several times, which suits shops
+        where views are cheap and most purchases follow a cart (tuned per shop on the
+        validation window, :mod:`recsys.evaluation.hyperparams`).
     """
 
     name = "recent"
 
-    def __init__(self, half_life_days: float = 14.0) -> None:
+    def __init__(self, half_life_days: float = 14.0, view_factor: float = 1.0) -> None:
         self.half_life_days = half_life_days
+        self.view_factor = view_factor
 
     def _check_params(self) -> None:
-        imp.check_positive(self.name, half_life_days=self.half_life_days)
+        imp.check_positive(
+            self.name, half_life_days=self.half_life_days, view_factor=self.view_factor
+        )
 
     def _fit(self, dataset: InteractionDataset) -> None:
         shape = (dataset.n_customers, dataset.n_items)
-        interest = recency_interest(dataset, float(self.half_life_days))
+        interest = recency_interest(dataset, float(self.half_life_days), float(self.view_factor))
         self.interest_ = interest
 
         popularity = np.bincount(dataset.matrix.indices, minlength=shape[1]).astype(np.float64)

@@ -64,3 +64,30 @@ def test_bad_half_life_is_refused():
     with pytest.raises(ConfigError, match="half_life_days"):
         RecentRecommender(half_life_days=0).fit(build_dataset(pd.DataFrame(
             {C.CUSTOMER_ID: ["a"], C.ITEM_ID: ["x"], C.TIMESTAMP: [DAY0]})))  # fmt: skip
+
+
+def test_view_factor_scales_views_only():
+    """Customer a viewed x five times and viewed then carted y, all on the last day: with the
+    matrix's weights the views win (5 > 1 + 3); with a view factor of 0.25 the cart does
+    (1.25 < 0.25 + 3)."""
+    rows = [("a", "x", C.VIEW)] * 5 + [("a", "y", C.VIEW), ("a", "y", C.ADD_TO_CART)]
+    events = pd.DataFrame(rows, columns=[C.CUSTOMER_ID, C.ITEM_ID, C.EVENT_TYPE])
+    events[C.TIMESTAMP] = DAY0
+    data = build_dataset(events)
+    plain = RecentRecommender(half_life_days=10.0).fit(data).interest_.toarray()[0]
+    scaled = RecentRecommender(half_life_days=10.0, view_factor=0.25).fit(data)
+    ix = dict(zip(("x", "y"), data.items.to_internal(["x", "y"]), strict=True))
+    assert plain[ix["x"]] == pytest.approx(5.0) and plain[ix["y"]] == pytest.approx(4.0)
+    got = scaled.interest_.toarray()[0]
+    assert got[ix["x"]] == pytest.approx(1.25) and got[ix["y"]] == pytest.approx(3.25)
+    assert list(_scores(scaled, "a"))[:2] == ["y", "x"]
+
+
+def test_view_factor_one_is_the_default_and_bad_values_are_refused(shop):
+    from recsys.errors import ConfigError
+
+    a = RecentRecommender(half_life_days=10.0).fit(shop).interest_
+    b = RecentRecommender(half_life_days=10.0, view_factor=1.0).fit(shop).interest_
+    assert (a != b).nnz == 0
+    with pytest.raises(ConfigError, match="view_factor"):
+        RecentRecommender(view_factor=0.0).fit(shop)
