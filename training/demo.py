@@ -101,15 +101,6 @@ def demo(
     os.execve(sys.executable, cmd, env)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``make demo``: generate, train, publish and serve; the exit code."""
-    return exit_code_of(app, argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 def _check_port_free(host: str, port: int) -> None:
     """ConfigError naming the option when ``host:port`` cannot be listened on."""
     import socket
@@ -125,3 +116,12 @@ def _check_port_free(host: str, port: int) -> None:
                 f"cannot serve on {host}:{port} ({exc.strerror}); choose another port: "
                 f"make demo PORT=8001 (or --port)"
             ) from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``make demo``: generate, train, publish and serve; the exit code."""
+    return exit_code_of(app, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

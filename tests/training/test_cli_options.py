@@ -66,17 +66,24 @@ def test_serving_reads_the_shared_options():
     assert serving_args(["--redis-url", "redis://h:2/0"]).redis_url == "redis://h:2/0"
 
 
-def test_the_demo_refuses_a_taken_port_before_doing_anything(tmp_path, capsys):
+def test_the_demo_refuses_a_taken_port_before_doing_anything(tmp_path):
     import socket
+    import subprocess
+    import sys
 
+    # As `make demo` runs it (`python -m training.demo`), not imported: the module's own
+    # `__main__` path is what a newcomer runs.
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        code = demo_main(["--dir", str(tmp_path / "demo"), "--port", str(port)])
-    err = capsys.readouterr().err
-    assert (
-        code == 2 and err.startswith("error: cannot serve on 127.0.0.1:") and err.count("\n") == 1
-    )
+        done = subprocess.run(
+            [sys.executable, "-m", "training.demo", "--dir", str(tmp_path / "demo"),
+             "--port", str(port)],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    code, err = done.returncode, done.stderr
+    assert code == 2, err
+    assert err.startswith("error: cannot serve on 127.0.0.1:") and err.count("\n") == 1, err
     assert "make demo PORT=" in err
     assert not (tmp_path / "demo").exists()  # nothing generated, trained or published
