@@ -157,7 +157,8 @@ class Config(_Section):
     matrix: MatrixConfig = Field(default_factory=MatrixConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     customers: CustomersConfig = Field(default_factory=CustomersConfig)
-    # Model name -> hyperparameters, for the models a job trains and compares.
+    # Model name -> hyperparameters. A model named here is compared too (with the defaults,
+    # unless --models names the candidates); it does not narrow the comparison.
     models: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     def with_overrides(self, **sections: Any) -> Config:

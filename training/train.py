@@ -33,7 +33,7 @@ from recsys.data.io import parquet_files
 from recsys.data.presets import resolve_ingest_config
 from recsys.errors import ConfigError, DataError, ModelFitError
 from recsys.evaluation import METRICS, EvaluationResult
-from recsys.evaluation.candidates import Comparison, compare_candidates
+from recsys.evaluation.candidates import Comparison, candidate_names, compare_candidates
 from recsys.evaluation.selection import relative_scores
 from recsys.manifest import Manifest, ProtocolFigures, RowCounts
 from recsys.models import make_model
@@ -244,12 +244,12 @@ def _train_into(
     items_frame = load_items(options.items, ingest) if options.items else items_from_events(events)
     customers = load_customers(options.customers, ingest) if options.customers else None
 
-    names = tuple(options.candidates or config.models.keys() or DEFAULT_CANDIDATES)
+    names = candidate_names(options.candidates, DEFAULT_CANDIDATES, config)
     params = {name: config.models.get(name, {}) for name in names}
     comparison = None
     # --no-eval with the default candidates trains the default model (the blend, with its
     # documented weights, untuned), not the first candidate in the list (popularity).
-    default = options.skip_evaluation and not (options.candidates or config.models)
+    default = options.skip_evaluation and not options.candidates
     chosen = "blend" if default else names[0]
     metric = config.evaluation.metric
     notes: list[str] = []

@@ -60,6 +60,19 @@ class Comparison:
         return str(self.result.facts.get("metric", "ndcg"))
 
 
+def candidate_names(
+    named: Iterable[str], default: Iterable[str], config: Config
+) -> tuple[str, ...]:
+    """The models a job compares: ``named`` (``--models``) when given, else ``default`` plus
+    any model ``config.models`` sets parameters for (a ``[models.als]`` section tunes ALS;
+    it does not narrow the comparison to ALS alone)."""
+    explicit = tuple(named)
+    if explicit:
+        return explicit
+    base = tuple(default)
+    return base + tuple(m for m in config.models if m not in base)
+
+
 def compare_candidates(
     events: pd.DataFrame,
     names: Iterable[str],

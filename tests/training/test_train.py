@@ -137,6 +137,27 @@ def test_no_eval_without_models_trains_the_default_blend_not_the_first_candidate
     assert firsts.nunique() > 1
 
 
+def test_a_models_section_in_the_config_sets_parameters_without_narrowing_the_candidates(
+    shop_dir, tmp_path, capsys
+):
+    from recsys.config import parse_config
+    from recsys.evaluation.candidates import candidate_names
+    from training.train import DEFAULT_CANDIDATES
+
+    config = parse_config({"models": {"als": {"factors": 16}, "bpr": {"factors": 8}}})
+    assert candidate_names((), DEFAULT_CANDIDATES, config) == (*DEFAULT_CANDIDATES, "bpr")
+    assert candidate_names(("als",), DEFAULT_CANDIDATES, config) == ("als",)  # --models rules
+    # The README's example: `[models.als] factors = ...` and --no-eval still ship the blend.
+    toml = tmp_path / "als.toml"
+    toml.write_text("[models.als]\nfactors = 16\n")
+    events = str(shop_dir / "events.parquet")
+    args = ["train", "-q", "--events", events, "--out", str(tmp_path), "--no-eval"]
+    assert main([*args, "--config", str(toml)]) == 0
+    bundle = tmp_path / capsys.readouterr().out.strip().split("/")[-1]
+    manifest = orjson.loads((bundle / "manifest.json").read_bytes())
+    assert manifest["chosen_model"] == "blend"
+
+
 def test_buy_again_holds_only_previously_purchased_items_in_model_order(trained, small_shop):
     again = pd.read_parquet(trained.bundle_dir / "buy_again.parquet")
     ev = small_shop.events

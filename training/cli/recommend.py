@@ -106,6 +106,7 @@ def evaluate(
 ) -> None:
     """Compare models side by side on one temporal split, on both protocols."""
     from recsys.artifacts import ArtifactOptions
+    from recsys.evaluation.candidates import candidate_names
     from training.evaluate import DEFAULT_MODELS, run_evaluation
 
     cfg = _job_config(config, preset, k=k, test_days=test_days, cutoff=cutoff, metric=metric)
@@ -113,7 +114,7 @@ def evaluate(
     job = run_evaluation(
         events,
         config=cfg,
-        models=_csv_list(models) or DEFAULT_MODELS,
+        models=candidate_names(_csv_list(models) or (), DEFAULT_MODELS, cfg),
         items_path=items,
         out_dir=out,
         bundle_out=bundle_out,
