@@ -3,8 +3,9 @@
 **The URL's encoding.** A percent-encoded path or query string must decode to UTF-8:
 ``/v1/customers/%FF`` would otherwise reach the route as U+FFFD (Starlette decodes with
 replacement) and be answered for a customer nobody asked about. It is a 400 ``bad_request``
-naming the part. (Raw non-ASCII bytes in a request line are refused by the HTTP server itself,
-before the app, with its own plain-text 400.)
+naming the part; so is a path holding a line break (``%0A``), which no route pattern matches
+and would otherwise be a 404 naming a route that exists. (Raw non-ASCII bytes in a request
+line are refused by the HTTP server itself, before the app, with its own plain-text 400.)
 
 **The body's size.** A request body over ``RECSYS_MAX_BODY_BYTES`` is refused with 413.
 FastAPI's own ``max_body_size`` answers in plain text (``Content Too Large``, sent by
@@ -39,15 +40,18 @@ def _too_large(limit: int, size: int | None = None) -> str:
     )
 
 
-def undecodable_part(scope: Scope) -> str | None:
-    """``"path"`` or ``"query string"`` if that part's percent-encoded bytes are not UTF-8,
-    else ``None``."""
+def url_problem(scope: Scope) -> str | None:
+    """What is wrong with the request's URL before routing, or ``None``: a path or query
+    string whose percent-encoded bytes are not UTF-8, or a path holding a line break (no
+    route pattern matches one, so it would be a 404 naming a route that exists)."""
     for part, raw in (("path", scope.get("raw_path")), ("query string", scope["query_string"])):
         if raw and b"%" in raw:
             try:
                 unquote_to_bytes(raw).decode("utf-8")
             except UnicodeDecodeError:
-                return part
+                return f"the {part} is not UTF-8 once percent-decoded (%-escapes of UTF-8 only)"
+    if "\n" in scope["path"]:
+        return "the path holds a line break (%0A): ids cannot hold control characters"
     return None
 
 
@@ -62,10 +66,9 @@ class RequestGuardMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        bad_part = undecodable_part(scope)
-        if bad_part is not None:
-            message = f"the {bad_part} is not UTF-8 once percent-decoded (%-escapes of UTF-8 only)"
-            await error_response(400, "bad_request", message)(scope, receive, send)
+        problem = url_problem(scope)
+        if problem is not None:
+            await error_response(400, "bad_request", problem)(scope, receive, send)
             return
         declared = Headers(scope=scope).get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:

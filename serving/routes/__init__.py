@@ -28,6 +28,14 @@ UNAVAILABLE: dict[int | str, dict[str, Any]] = {
         "model": ErrorOut,
     },
 }
+#: OpenAPI ``responses`` every API route may give (:mod:`serving.request_guard`, FastAPI).
+BAD_REQUEST: dict[int | str, dict[str, Any]] = {
+    400: {
+        "description": "The URL is not UTF-8 once percent-decoded or holds a line break, or "
+        "the body cannot be parsed",
+        "model": ErrorOut,
+    },
+}
 #: OpenAPI ``responses`` of routes that take a body (:mod:`serving.body_limit`).
 BODY_TOO_LARGE: dict[int | str, dict[str, Any]] = {
     413: {"description": "The body is over RECSYS_MAX_BODY_BYTES", "model": ErrorOut},
@@ -50,7 +58,7 @@ def api_router(
         prefix=API_PREFIX,
         tags=[tag],
         dependencies=require(scope, settings),
-        responses={**auth_responses(settings), **shared},
+        responses={**auth_responses(settings), **BAD_REQUEST, **shared},
     )
 
 
