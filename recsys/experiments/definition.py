@@ -119,8 +119,10 @@ class Experiment:
                 stopped_at=data.get("stopped_at"),
                 kept_protected=tuple(data.get("kept_protected") or ()),
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ConfigError(f"not an experiment record: {exc!r}") from None
+        except KeyError as exc:
+            raise ConfigError(f"not an experiment record: no field {exc.args[0]!r}") from None
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"not an experiment record: {exc}") from None
 
 
 def _buckets(weights: list[int]) -> list[int]:

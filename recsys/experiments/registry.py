@@ -33,15 +33,21 @@ from recsys.store.lock import PublishLock
 from recsys.store.versions import protected_versions
 
 
-def _record(raw: bytes | None) -> Experiment | None:
-    return None if raw is None else Experiment.from_json(EXPERIMENT.decode_value(raw))
+def _record(raw: bytes | None, name: str) -> Experiment | None:
+    """A stored experiment record decoded; StoreError (corrupt data, exit 4) if it is not one."""
+    if raw is None:
+        return None
+    try:
+        return Experiment.from_json(EXPERIMENT.decode_value(raw))
+    except ConfigError as exc:
+        raise StoreError(f"corrupt record of experiment {name!r}: {exc}") from None
 
 
 def get_experiment(client: redis.Redis, namespace: str, name: str) -> Experiment | None:
     """The experiment called ``name`` (running or stopped), or None."""
     with redis_errors(f"reading experiment {name}"):
         raw = client.get(EXPERIMENT.key(namespace, check_name(name)))
-    return _record(raw)  # type: ignore[arg-type]
+    return _record(raw, name)  # type: ignore[arg-type]
 
 
 def running_experiments(client: redis.Redis, namespace: str) -> dict[str, Experiment]:
@@ -72,7 +78,8 @@ def list_experiments(client: redis.Redis, namespace: str) -> list[Experiment]:
         for name in names:
             pipe.get(EXPERIMENT.key(namespace, name.decode()))
         raws = pipe.execute()
-    return [e for e in (_record(raw) for raw in raws) if e is not None]
+    records = (_record(raw, name.decode()) for name, raw in zip(names, raws, strict=True))
+    return [e for e in records if e is not None]
 
 
 def _write_running(client: redis.Redis, namespace: str, running: dict[str, Experiment]) -> None:

@@ -108,3 +108,17 @@ def test_cli_errors_are_one_line(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and all(line.startswith("error: ") for line in err)
     assert "invalid experiment name" in err[0] and "does not exist" in err[1]
+
+
+def test_a_corrupt_experiment_record_is_a_store_error_naming_the_field(
+    redis_client: redis.Redis, redis_url: str, namespace: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from recsys.store.families import EXPERIMENT, EXPERIMENTS
+
+    redis_client.set(EXPERIMENT.key(namespace, "bk"), b'{"name": "bk"}')
+    redis_client.zadd(EXPERIMENTS.key(namespace), {"bk": 1.0})
+    code = main(["experiments", "list", "--redis", redis_url, "--namespace", namespace])
+    err = capsys.readouterr().err
+    assert code == 4, err  # corrupt data in the store, not the caller's input
+    assert "corrupt record of experiment 'bk'" in err and "no field 'arms'" in err
+    assert err.count("\n") == 1
