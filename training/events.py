@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 import redis
 
 from recsys import columns as C
-from recsys.errors import DataError
+from recsys.errors import ConfigError, DataError
 from recsys.events.ingest import EVENT_ID, ingest_frame, ingest_rows, to_table
 from recsys.store.events import Entry, ack, claim_stale, ensure_group, read_group
 
@@ -163,6 +163,8 @@ def export_events(
     Redis fails (nothing unwritten is acknowledged).
     """
     root = Path(out)
+    if root.exists() and not root.is_dir():
+        raise ConfigError(f"--out {out} is a file: events are exported into a folder")
     root.mkdir(parents=True, exist_ok=True)
     ensure_group(client, namespace)
     claim_stale(client, namespace, consumer, min_idle_ms=min_idle_ms, count=batch)

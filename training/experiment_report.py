@@ -128,9 +128,11 @@ def newcombe(k1: int, n1: int, k2: int, n2: int) -> tuple[float, float]:
 def two_proportion_test(k1: int, n1: int, k2: int, n2: int) -> tuple[float, float]:
     """(z, two-sided p) of the pooled two-proportion z-test of arm 2 against arm 1, as the
     equivalent uncorrected chi-square test of the 2x2 table (scipy); (0, 1) when nothing
-    varies."""
+    varies; NaNs when an arm has no unit (no test was run)."""
+    if n1 == 0 or n2 == 0:
+        return (float("nan"), float("nan"))
     table = np.array([[k1, n1 - k1], [k2, n2 - k2]])
-    if n1 == 0 or n2 == 0 or table.sum(axis=0).min() == 0:
+    if table.sum(axis=0).min() == 0:
         return (0.0, 1.0)
     res = stats.chi2_contingency(table, correction=False)
     z = math.copysign(math.sqrt(res.statistic), k2 / n2 - k1 / n1)
@@ -207,12 +209,15 @@ def _tests(per: pd.DataFrame, experiment: Experiment) -> pd.DataFrame:
             diff = k2 / n2 - k1 / n1 if n1 and n2 else float("nan")
             rows.append(_test_row(arm.arm, control, rate, diff, low, high, "z", z, p))
         a, b = base["revenue"].to_numpy(float), part["revenue"].to_numpy(float)
+        nan = float("nan")
         if len(a) > 1 and len(b) > 1 and (a.std() > 0 or b.std() > 0):
             res = stats.ttest_ind(b, a, equal_var=False)
             ci = res.confidence_interval(confidence_level=CONFIDENCE)
             stat, p, low, high = float(res.statistic), float(res.pvalue), ci.low, ci.high
-        else:
-            stat, p, low, high = 0.0, 1.0, float("nan"), float("nan")
+        elif len(a) > 1 and len(b) > 1:  # no revenue varies: nothing differs
+            stat, p, low, high = 0.0, 1.0, 0.0, 0.0
+        else:  # too few units to test
+            stat, p, low, high = nan, nan, nan, nan
         diff = float(b.mean() - a.mean()) if len(a) and len(b) else float("nan")
         rows.append(_test_row(arm.arm, control, "revenue_per_unit", diff, low, high, "t", stat, p))
     return pd.DataFrame(rows)
@@ -232,7 +237,7 @@ def _test_row(
         "test": "two-proportion z" if kind == "z" else "Welch t",
         "statistic": stat,
         "p_value": p,
-        "significant": bool(p < 1 - CONFIDENCE),
+        "significant": bool(p < 1 - CONFIDENCE),  # False when no test ran (p is NaN)
     }
 
 

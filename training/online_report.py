@@ -24,7 +24,7 @@ from scipy import stats
 
 from recsys import columns as C
 from recsys.data.io import read_table
-from recsys.errors import DataError
+from recsys.errors import ConfigError, DataError
 from recsys.events.ingest import EVENT_ID, LINE
 from recsys.events.recommendation_id import parse_recommendation_id
 from training.report_page import Report, note
@@ -174,12 +174,16 @@ def summary(events: pd.DataFrame) -> dict[str, int]:
 
 
 def write_report(table: pd.DataFrame, out: str | Path) -> Path:
-    """The report as CSV (``.csv``), Parquet (``.parquet``) or JSON records (else)."""
+    """The report as CSV (``.csv``), Parquet (``.parquet``) or JSON records (``.json``);
+    ConfigError for another suffix (nothing is written)."""
     path = Path(out)
+    suffix = path.suffix.lower()
+    if suffix not in {".csv", ".parquet", ".json"}:
+        raise ConfigError(f"--out {out}: write .csv, .parquet or .json")
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix == ".csv":
+    if suffix == ".csv":
         table.to_csv(path, index=False)
-    elif path.suffix == ".parquet":
+    elif suffix == ".parquet":
         table.to_parquet(path, index=False)
     else:
         table.to_json(path, orient="records", indent=2)

@@ -228,6 +228,13 @@ def _segments(
 def _train_into(
     tmp: Path, options: TrainOptions, config: Config, run: _Run, rep: Reporter
 ) -> tuple[Manifest, EvaluationResult | None]:
+    names = candidate_names(options.candidates, DEFAULT_CANDIDATES, config)
+    # Before loading anything: an option that would be ignored stops the run at once.
+    if (options.skip_evaluation or len(names) < 2) and config.evaluation.cutoff is not None:
+        raise ConfigError(
+            f"--cutoff {config.evaluation.cutoff} is not used: nothing is evaluated (one model "
+            "or --no-eval); drop it, or give several --models"
+        )
     ingest = resolve_ingest_config(config.ingest)
     with rep.step(f"Loading events from {options.events}"):
         loaded = load_events(
@@ -244,7 +251,6 @@ def _train_into(
     items_frame = load_items(options.items, ingest) if options.items else items_from_events(events)
     customers = load_customers(options.customers, ingest) if options.customers else None
 
-    names = candidate_names(options.candidates, DEFAULT_CANDIDATES, config)
     params = {name: config.models.get(name, {}) for name in names}
     comparison = None
     # --no-eval with the default candidates trains the default model (the blend, with its
@@ -254,11 +260,6 @@ def _train_into(
     metric = config.evaluation.metric
     notes: list[str] = []
     evaluated = not options.skip_evaluation and len(names) > 1
-    if not evaluated and config.evaluation.cutoff is not None:
-        raise ConfigError(
-            f"--cutoff {config.evaluation.cutoff} is not used: nothing is evaluated (one model "
-            "or --no-eval); drop it, or give several --models"
-        )
     if evaluated:
         with rep.step(f"Evaluating {len(names)} candidates"):
             comparison = compare_candidates(

@@ -24,6 +24,8 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictFloat,
+    StrictInt,
     StringConstraints,
     TypeAdapter,
     ValidationError,
@@ -85,13 +87,14 @@ class Event(BaseModel):
     recommendation_id: Annotated[str, StringConstraints(pattern=_RECOMMENDATION_ID)] | None = None
     channel: Label | None = None
     timestamp: AwareDatetime | None = None
-    value: float | None = Field(None, ge=0, allow_inf_nan=False)
+    # Strict: a JSON number, never a string or a boolean read as one ("3" or true).
+    value: StrictFloat | None = Field(None, ge=0, allow_inf_nan=False)
     # What the answer was made of (on impressions; echoed by others at will).
     model_version: Label | None = None
     rung: Label | None = None
     experiment: Label | None = None
     arm: Label | None = None
-    position: int | None = Field(None, ge=1, le=1000)
+    position: StrictInt | None = Field(None, ge=1, le=1000)
 
     @field_validator("timestamp")
     @classmethod

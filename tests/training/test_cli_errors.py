@@ -157,6 +157,11 @@ def test_a_cutoff_nothing_uses_is_refused(tmp_path, capsys):
             _one_line(err)
             assert f"--cutoff {cutoff} is not used: nothing is evaluated" in err
     assert not list((tmp_path / "o").glob("2*"))  # no bundle written
+    # Refused before the events are read (a big file is not loaded for nothing).
+    loud = [a for a in base if a != "--quiet"]
+    assert main([*loud, "--no-eval", "--cutoff", "2030-01-01"]) == 2
+    err = capsys.readouterr().err
+    assert "is not used" in err and "Loading events" not in err
     # Evaluated, a cutoff that is not a date is refused too.
     assert main([*base, "--models", "popular,repeat", "--cutoff", "notadate"]) == 2
     assert "cutoff" in capsys.readouterr().err

@@ -15,6 +15,7 @@ import training.events as export_job
 from recsys.config import IngestConfig, MatrixConfig
 from recsys.data.dataset import build_dataset
 from recsys.data.events import load_events
+from recsys.errors import ConfigError
 from recsys.events import Event
 from recsys.store import keys as K
 from recsys.store.events import append_events_sync, encode_entry, ensure_group, read_group
@@ -68,6 +69,17 @@ def test_export_writes_date_partitions_and_acknowledges(
     assert redis_client.hget(K.events_export_key(namespace), "exported") == b"50"
     again = export_events(redis_client, namespace, tmp_path / "out")
     assert (again.read, again.written) == (0, 0)
+
+
+def test_export_into_a_file_is_refused_before_reading_the_stream(
+    redis_client: redis.Redis, namespace: str, tmp_path: Path
+):
+    _append(redis_client, namespace, _views(3))
+    a_file = tmp_path / "events.parquet"
+    a_file.write_bytes(b"")
+    with pytest.raises(ConfigError, match="is a file: events are exported into a folder"):
+        export_events(redis_client, namespace, a_file)
+    assert redis_client.xlen(K.events_key(namespace)) == 3  # nothing consumed
 
 
 def test_a_crash_between_write_and_ack_never_duplicates(
@@ -238,6 +250,11 @@ def test_an_attributed_click_shows_up_in_the_online_report(
     assert 0 < table.loc["A", "ctr_low"] < 1 / 6 < table.loc["A", "ctr_high"] < 1
     assert table.loc["A", "revenue_per_impression_low"] == 0
     assert 5.0 < table.loc["A", "revenue_per_impression_high"] <= 30.0
+    # A suffix it cannot write is refused, not silently written as JSON.
+    capsys.readouterr()
+    xlsx = tmp_path / "online.xlsx"
+    assert main(["report", "online", "--events", str(out), "--out", str(xlsx)]) == 2
+    assert ".csv, .parquet or .json" in capsys.readouterr().err and not xlsx.exists()
     # The CX report's online section shows the same table (recsys report --events).
     page = Report()
     online_section(page, out)

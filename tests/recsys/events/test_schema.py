@@ -111,6 +111,26 @@ def test_recommendation_ids_are_fresh_uuid4_hex():
             "colour: Extra inputs are not permitted",
         ),
         ("not an object", "an event is a JSON object, got str"),
+        (
+            {
+                "event_id": "e",
+                "event_type": "purchase",
+                "customer_id": "c",
+                "item_id": "i",
+                "value": "3",
+            },
+            "value: Input should be a valid number",
+        ),  # fmt: skip
+        (
+            {
+                "event_id": "e",
+                "event_type": "click",
+                "customer_id": "c",
+                "item_id": "i",
+                "position": True,
+            },
+            "position: Input should be a valid integer",
+        ),  # fmt: skip
     ],
 )
 def test_each_bad_event_gets_its_reason(event, reason):

@@ -86,6 +86,7 @@ def test_the_z_test_is_the_pooled_two_proportion_test_and_newcombe_brackets_the_
     low, high = newcombe(k1, n1, k2, n2)
     assert low < 0.04 < high and low > 0.0  # significant at 5%: the interval excludes 0
     assert two_proportion_test(0, 10, 0, 10) == (0.0, 1.0)
+    assert all(math.isnan(v) for v in two_proportion_test(0, 0, 3, 10))  # no test ran
 
 
 def test_positions_come_from_the_impression_order() -> None:
@@ -176,6 +177,7 @@ def test_a_report_with_no_unit_yet_says_so_instead_of_nan(tmp_path: Path) -> Non
     assert report.arms["units"].sum() == 0
     md = write_experiment_report(report, tmp_path / "r.md").read_text()
     html = write_experiment_report(report, tmp_path / "r.html").read_text()
+    assert report.tests["p_value"].isna().all()  # nothing was tested: no p = 1
     for text in (md, html):
         assert "nan" not in text.lower()
         assert "no unit has seen the experiment yet" in text
