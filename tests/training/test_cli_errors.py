@@ -165,3 +165,23 @@ def test_a_cutoff_nothing_uses_is_refused(tmp_path, capsys):
     # Evaluated, a cutoff that is not a date is refused too.
     assert main([*base, "--models", "popular,repeat", "--cutoff", "notadate"]) == 2
     assert "cutoff" in capsys.readouterr().err
+
+
+def test_the_cli_runs_blas_single_threaded_without_a_warning(tmp_path):
+    """A newcomer's shell sets no OPENBLAS_NUM_THREADS: the CLI limits the BLAS itself, so
+    implicit's fits are not slowed down and no warning asks the user to fix the environment."""
+    import os
+    import subprocess
+    import sys
+
+    events = tmp_path / "ev.csv"
+    _events().to_csv(events, index=False)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")}  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "training.cli", "train", "-q", "--events", str(events),
+         "--out", str(tmp_path / "o"), "--models", "als", "--no-eval"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "threads" not in done.stderr, done.stderr
