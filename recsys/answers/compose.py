@@ -67,10 +67,15 @@ def customer_rungs(
         live = Rung("realtime", realtime)
         if rungs and rungs[0].items:
             own = rungs[0]
+            if exclude:  # filtered before alternating, so an excluded item leaves no gap
+                own = Rung(own.source, [e for e in own.items if e[0] not in exclude])
+                live = Rung("realtime", [e for e in realtime if e[0] not in exclude])
             if depth is None:
                 rungs[0] = mix(live, own)
             else:
-                head = mix(Rung("realtime", realtime[:depth]), Rung(own.source, own.items[:depth]))
+                head = mix(
+                    Rung("realtime", live.items[:depth]), Rung(own.source, own.items[:depth])
+                )
                 rungs[0:1] = [head, own, live]
         else:
             rungs.insert(0, live)

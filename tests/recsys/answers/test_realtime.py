@@ -93,3 +93,15 @@ def test_only_the_heads_are_alternated_then_the_rest_of_each_list() -> None:
         ("b", 1.0, "personal"),
         ("c", 8.0, "realtime"),
     ]
+
+
+def test_an_item_bought_live_leaves_no_gap_in_the_alternation() -> None:
+    from recsys.answers.compose import customer_answer
+
+    # Personal [a, b], realtime [c, b]; the customer just bought a (live): the answer still
+    # alternates realtime / personal, c then b, instead of skipping a's turn.
+    personal = CustomerRecord({b"rec": encode_list(np.array([0, 1]), np.array([2.0, 1.0]))}, VIEW)
+    data = VersionData("v1", VIEW, {}, {})
+    live = [("c", 8.0), ("b", 5.0)]
+    _, items = customer_answer(personal, data, 2, realtime=live, bought=frozenset({"a"}))
+    assert items == [("c", 8.0, "realtime"), ("b", 1.0, "personal")]
