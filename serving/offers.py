@@ -5,14 +5,18 @@ stored ``offers`` field, the customer's suppression and the offers' redemption c
 live effects of ``offer_redeemed`` events, :mod:`recsys.realtime.offers`) composed by
 :func:`recsys.realtime.offers.live_offer_answer` with the version's offer catalog (one GET,
 then kept in memory per version); audiences are paged like segment lists (one round trip for
-a page of up to 1,000, cursors bound to their version: 410 once it is gone).
+a page of up to 1,000, cursors bound to their version: 410 once it is gone). An offer's
+audience leaves out the customers the contact policy holds now (a second round trip per page:
+one pipeline of GETs of their suppression keys, :meth:`LiveReader.suppressions`), so a page
+may hold fewer than ``limit`` customers, even none, while ``next_cursor`` still leads on: the
+cursor is an offset into the stored list, not into what was shown.
 """
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from recsys.offers.answer import OfferAnswer, OfferCatalog, offer_answer
@@ -27,6 +31,7 @@ from serving.service import STORE_FAILURES, Context, Service
 OFFER_SORT = "value"
 ITEM_SORT = "top"
 _CACHE_SIZE = 3
+Rows = list[dict[str, Any]]
 
 
 class OfferCatalogs:
@@ -166,24 +171,39 @@ class Offers:
             )
         return stored
 
+    async def _unsuppressed(self, version: str, rows: Rows) -> Rows:
+        """``rows`` (audience rows with ``customer_id``) without the customers the version's
+        contact policy holds now (one pipeline, :meth:`LiveReader.suppressions`)."""
+        manifest = (await self.reader.version_data(version)).manifest
+        redeemed = await self.live.suppressions([str(r["customer_id"]) for r in rows])
+        now = time.time()
+        return [
+            row
+            for row, at in zip(rows, redeemed, strict=True)
+            if not is_suppressed(at, manifest, now)
+        ]
+
     async def offer_audience(
         self, offer_id: str, limit: int, cursor: str | None
     ) -> tuple[Page, float | None]:
-        """(a page of ``limit`` customers allocated ``offer_id``, best first; the offer's live
-        ``budget_remaining``). Once redemptions used the budget up the audience is empty:
-        nobody more can redeem it."""
+        """(a page of the customers allocated ``offer_id``, best first, less those the contact
+        policy holds now: up to ``limit``, maybe fewer or none while ``next_cursor`` leads on;
+        the offer's live ``budget_remaining``). Once redemptions used the budget up the
+        audience is empty: nobody more can redeem it."""
         version, offset = await self._start("offer_audience", OFFER_SORT, cursor, offer_id)
         remaining = await self._check_offer(version, offer_id)
         if remaining == 0.0:
             return Page(version, [], None), remaining
         try:
             rows, more = await self.reader.offer_audience(version, offer_id, offset, limit)
+            shown = await self._unsuppressed(version, rows)
         except STORE_FAILURES as exc:
             raise self._failed("offer_audience", exc) from None
+        # The cursor counts the stored rows read, the held ones included.
         next_cursor = (
             encode_cursor(version, OFFER_SORT, offset + len(rows), offer_id) if more else None
         )
-        return Page(version, rows, next_cursor), remaining
+        return Page(version, shown, next_cursor), remaining
 
     async def item_audience(self, item_id: str, limit: int, cursor: str | None) -> Page:
         """A page of ``limit`` customers most likely to buy ``item_id``."""
@@ -199,14 +219,16 @@ class Offers:
         return Page(version, rows, next_cursor)
 
     async def offer_csv(self, offer_id: str) -> tuple[str, AsyncIterator[bytes]]:
-        """(version, CSV chunks) of an offer's whole audience (the header only once its
-        budget is used up)."""
+        """(version, CSV chunks) of an offer's whole audience less the customers the contact
+        policy holds (the header only once its budget is used up)."""
         version = (await self._live("offer_audience")).version
         remaining = await self._check_offer(version, offer_id)
         header = ["customer_id", "expected_value", "uplift", "reason"]
         if remaining == 0.0:
             return version, self._header_only(header)
-        return version, self._csv(self.reader.offer_audience, version, offer_id, header)
+        return version, self._csv(
+            self.reader.offer_audience, version, offer_id, header, keep=self._unsuppressed
+        )
 
     @staticmethod
     async def _header_only(header: list[str]) -> AsyncIterator[bytes]:
@@ -220,14 +242,23 @@ class Offers:
         return version, self._csv(self.reader.item_audience, version, stored, header)
 
     @staticmethod
-    async def _csv(read: Any, version: str, group: str, header: list[str]) -> AsyncIterator[bytes]:
+    async def _csv(
+        read: Any,
+        version: str,
+        group: str,
+        header: list[str],
+        keep: Callable[[str, Rows], Awaitable[Rows]] | None = None,
+    ) -> AsyncIterator[bytes]:
+        """The header, then ``read``'s pages of ``CSV_PAGE`` rows, each filtered by the
+        coroutine ``keep(version, rows)`` when given."""
         yield csv_line(header)
         offset = 0
         while True:
             rows, more = await read(version, group, offset, CSV_PAGE)
-            if rows:
+            shown = rows if keep is None else await keep(version, rows)
+            if shown:
                 yield b"".join(
-                    csv_line(["" if r.get(k) is None else r[k] for k in header]) for r in rows
+                    csv_line(["" if r.get(k) is None else r[k] for k in header]) for r in shown
                 )
             offset += len(rows)
             if not more:

@@ -243,8 +243,9 @@ class OfferAudienceCustomerOut(_Out):
 
 
 class OfferAudienceOut(_Out):
-    """A page of an offer's audience, highest expected value first; ``next_cursor`` is null
-    on the last page."""
+    """A page of an offer's audience, highest expected value first, less the customers the
+    contact policy holds now (so maybe fewer than ``limit``, even none); ``next_cursor`` is
+    null on the last page."""
 
     offer_id: str
     #: Live: the budget minus what redemptions used (null: the offer has no budget); at 0

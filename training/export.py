@@ -3,10 +3,17 @@
 For every customer of the customers file who opted in (``email_opt_in``), the top-k products
 and the best email offer of one published version, composed by the same functions the API
 uses (:func:`recsys.answers.compose.customer_answer` for the products,
-:func:`recsys.offers.answer.offer_answer` with ``channel="email"`` for the offer) from records
-read through :class:`recsys.store.reader.StoreReader`, so the payload is exactly what
+:func:`recsys.realtime.offers.live_offer_answer` with ``channel="email"`` for the offer) from
+records read through :class:`recsys.store.reader.StoreReader`, so the payload is exactly what
 ``GET /v1/customers/{id}/recommendations?channel=email`` and ``.../offers?channel=email``
-answer from that version (no live events or experiments).
+answer from that version (no experiments, no live events of the product answer).
+
+The offer carries the live effects of ``offer_redeemed`` events as the API applies them
+(:mod:`recsys.realtime.offers`): a customer who redeemed within the version's contact policy
+``suppress_days`` is held (``suppressed``), and an offer whose budget redemptions used up is
+given to nobody (the next allocated one, else the fallback, instead). They are read per batch
+of customers in one pipeline (:meth:`recsys.store.live_reader.LiveReader.offer_state`: the
+batch's suppression keys and the redemption counters), as of the time the batch is read.
 
 Outputs:
 
@@ -23,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import hashlib
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,9 +43,11 @@ from recsys import columns as C
 from recsys.answers.compose import customer_answer
 from recsys.data.catalogs import load_customers
 from recsys.errors import ConfigError, DataError, StoreRequestError
-from recsys.offers.answer import OfferCatalog, offer_answer
+from recsys.offers.answer import OfferCatalog
+from recsys.realtime.offers import exhausted, is_suppressed, live_offer_answer
 from recsys.store import StoreReader, connect_async
 from recsys.store.catalog_view import CatalogView
+from recsys.store.live_reader import LiveReader
 from recsys.store.reader import VersionData, offers_of
 
 CHANNEL: Final = "email"
@@ -84,12 +94,28 @@ def _items(answer: Sequence[tuple[str, float, str]], view: CatalogView) -> list[
     return out
 
 
+@dataclass(frozen=True)
+class _Live:
+    """A customer's live offer state: suppressed now, and the offers used up."""
+
+    suppressed: bool
+    used_up: frozenset[str]
+
+
 async def _payload(
-    reader: StoreReader, version: str, data: VersionData, catalog: OfferCatalog, cid: str, k: int
+    reader: StoreReader,
+    version: str,
+    data: VersionData,
+    catalog: OfferCatalog,
+    cid: str,
+    k: int,
+    live: _Live,
 ) -> tuple[dict[str, Any] | None, str | None]:
     """(payload, None) or (None, the email hold's reason) for one customer."""
-    record = await reader.customer(version, cid)
-    offers = offer_answer(offers_of(record), catalog, CHANNEL)
+    record = await reader.customer(version, data.normal_id(cid))
+    offers = live_offer_answer(
+        offers_of(record), catalog, CHANNEL, suppressed=live.suppressed, used_up=live.used_up
+    )
     if offers.source == "held":
         return None, offers.held
     source, items = customer_answer(record, data, k)
@@ -112,17 +138,24 @@ async def _collect(
         )
     data = await reader.version_data(version)
     catalog = OfferCatalog.from_json(await reader.offer_catalog(version))
+    live = LiveReader(reader)
     payloads: list[dict[str, Any]] = []
     held: list[tuple[str, str]] = []
     slots = asyncio.Semaphore(_CONCURRENCY)
 
-    async def one(cid: str) -> tuple[dict[str, Any] | None, str | None]:
+    async def one(cid: str, state: _Live) -> tuple[dict[str, Any] | None, str | None]:
         async with slots:
-            return await _payload(reader, version, data, catalog, cid, k)
+            return await _payload(reader, version, data, catalog, cid, k, state)
 
     for start in range(0, len(ids), _BATCH):
         batch = ids[start : start + _BATCH]
-        results = await asyncio.gather(*(one(cid) for cid in batch))
+        redeemed, counters = await live.offer_state([data.normal_id(cid) for cid in batch])
+        used_up = exhausted(catalog, counters)
+        now = time.time()
+        states = [_Live(is_suppressed(at, data.manifest, now), used_up) for at in redeemed]
+        results = await asyncio.gather(
+            *(one(cid, state) for cid, state in zip(batch, states, strict=True))
+        )
         for cid, (payload, reason) in zip(batch, results, strict=True):
             if payload is None:
                 held.append((cid, str(reason)))

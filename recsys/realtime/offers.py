@@ -31,6 +31,9 @@ _DAY = 86400.0
 #: The hold reason of a redeemer: ``recsys.offers.artifacts.SUPPRESSED`` (not imported: that
 #: module brings the allocation's solvers into the service).
 SUPPRESSED = "suppressed"
+#: Decimals of a budget left: Redis sums the values in floating point (``HINCRBYFLOAT``), so
+#: 100 - 3 * 33.33 reads 0.010000000000005116; money needs no more than micro-units.
+BUDGET_DECIMALS = 6
 
 
 def suppress_seconds(manifest: Mapping[str, Any] | None) -> float:
@@ -68,12 +71,14 @@ def budget_used(row: Mapping[str, Any], counts: Redemptions) -> float:
 
 
 def budget_remaining(row: Mapping[str, Any], counts: Redemptions | None) -> float | None:
-    """The offer's catalog ``budget`` minus what redemptions used (>= 0); None without one."""
+    """The offer's catalog ``budget`` minus what redemptions used (>= 0, rounded to
+    :data:`BUDGET_DECIMALS`: a remainder below half a micro-unit is used up); None without
+    one."""
     budget = _number(row.get("budget"))
     if budget is None:
         return None
     used = 0.0 if counts is None else budget_used(row, counts)
-    return max(budget - used, 0.0)
+    return max(0.0, round(budget - used, BUDGET_DECIMALS))  # 0.0 first: never -0.0
 
 
 def exhausted(catalog: OfferCatalog, counters: Mapping[str, Redemptions]) -> frozenset[str]:

@@ -4,8 +4,10 @@ round trip (a non-transactional pipeline of single-key commands: cluster-safe).
 Used by the service next to :class:`~recsys.store.reader.StoreReader`, whose client and
 version data it shares: the customer's HASH and their live state (two HGETALLs), a session's
 live state and similar lists, a customer's offers with their suppression and the offers'
-redemption counters. A live state Redis refuses (an error reply such as ``WRONGTYPE``) or that
-is corrupt never costs the answer: the record is returned with the error, to be logged.
+redemption counters; and in bulk, for audiences and the email export, the suppressions of
+many customers (one GET each) with, when asked, the counters (one HGETALL). A live state
+Redis refuses (an error reply such as ``WRONGTYPE``) or that is corrupt never costs the
+answer: the record is returned with the error, to be logged (the bulk reads raise instead).
 """
 
 from __future__ import annotations
@@ -108,6 +110,40 @@ class LiveReader:
         if stored is not None and not isinstance(stored, dict):
             raise StoreError("corrupt offers: not a JSON object")
         return stored, decode_suppressed(suppressed), decode_counters(counters)
+
+    async def suppressions(self, customer_ids: Sequence[str]) -> list[float | None]:
+        """For each of ``customer_ids`` (ids as the version stores them), the time of their
+        latest redemption (unix seconds) while its suppression key lives, else None: one
+        pipeline of GETs (no round trip for an empty list). Whether it still suppresses is
+        the answering version's policy: :func:`recsys.realtime.offers.is_suppressed`.
+        StoreError when Redis fails or a value is corrupt."""
+        if not customer_ids:
+            return []
+        times, _ = await self._offer_state(customer_ids, counters=False)
+        return times
+
+    async def offer_state(
+        self, customer_ids: Sequence[str]
+    ) -> tuple[list[float | None], dict[str, Redemptions]]:
+        """(:meth:`suppressions` of ``customer_ids``, every offer's redemption counters) in
+        ONE pipeline (GETs and one HGETALL). StoreError when Redis fails or a value is
+        corrupt."""
+        return await self._offer_state(customer_ids, counters=True)
+
+    async def _offer_state(
+        self, customer_ids: Sequence[str], *, counters: bool
+    ) -> tuple[list[float | None], dict[str, Redemptions]]:
+        pipe = self.client.pipeline(transaction=False)
+        for customer_id in customer_ids:
+            pipe.get(K.offer_suppressed_key(self.namespace, customer_id))
+        if counters:
+            pipe.hgetall(K.offer_redemptions_key(self.namespace))
+        try:
+            replies = await pipe.execute()
+        except REDIS_ERRORS as exc:
+            raise StoreError(f"reading suppressions failed: {type(exc).__name__}: {exc}") from exc
+        raw_counters = replies.pop() if counters else {}
+        return [decode_suppressed(raw) for raw in replies], decode_counters(raw_counters)
 
     async def redemptions(self) -> dict[str, Redemptions]:
         """Every offer's redemption counters (one HGETALL)."""

@@ -151,7 +151,9 @@ def router(settings: Settings) -> APIRouter:
         """The customers allocated the offer, highest expected value first, a page at a time
         (``next_cursor``); with ``Accept: text/csv`` the whole audience streams as CSV.
         Once ``offer_redeemed`` events used the offer's budget up (``budget_remaining`` 0),
-        the audience is empty: nobody more can redeem it."""
+        the audience is empty: nobody more can redeem it. Customers the contact policy holds
+        now (a redemption within ``suppress_days``) are left out, so a page may hold fewer
+        than ``limit`` customers, even none, while ``next_cursor`` still leads on."""
         lists = Offers(service, _catalogs(request))
         if accept is not None and "text/csv" in accept:
             if query.cursor is not None:  # the CSV is the whole audience; still check it

@@ -5,12 +5,18 @@ email; VIP to c1 on web and app; SHIP is the fallback everywhere)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import pytest
 import redis
 from fastapi.testclient import TestClient
 
 from recsys.offers.artifacts import SUPPRESSED
 from recsys.realtime.offers import SUPPRESSED as LIVE_SUPPRESSED
+from recsys.realtime.offers import budget_remaining
 from recsys.store import keys as K
+from recsys.store.live_reader import LiveReader
+from recsys.store.realtime import Redemptions
 from tests.serving.test_realtime import event, post
 
 URL = "/v1/customers/{}/offers"
@@ -97,3 +103,64 @@ def test_budgetless_and_session_redemptions_count_and_old_ones_do_not_suppress(
 
 def test_the_hold_reason_is_the_one_training_writes() -> None:
     assert LIVE_SUPPRESSED == SUPPRESSED
+
+
+def test_suppressed_redeemers_leave_offer_audiences_with_short_pages(api: TestClient) -> None:
+    audience = "/v1/offers/HOME10/audience"
+    item_audience = api.get("/v1/items/i05/audience").json()
+    assert [c["customer_id"] for c in api.get(audience).json()["customers"]] == ["c1", "c2"]
+    # c1 redeems VIP (no budget): the contact policy holds c1, HOME10's budget is untouched.
+    post(api, event("offer_redeemed", customer_id="c1", offer_id="VIP"))
+    body = api.get(audience).json()
+    assert [c["customer_id"] for c in body["customers"]] == ["c2"]
+    assert (body["budget_remaining"], body["next_cursor"]) == (100.0, None)
+    # A page of one: the first stored row (c1) is held, so the page is empty yet leads on.
+    first = api.get(audience, params={"limit": 1}).json()
+    assert first["customers"] == [] and first["next_cursor"] is not None
+    second = api.get(audience, params={"limit": 1, "cursor": first["next_cursor"]}).json()
+    assert ([c["customer_id"] for c in second["customers"]], second["next_cursor"]) == (
+        ["c2"],
+        None,
+    )
+    csv = api.get(audience, headers={"accept": "text/csv"})
+    assert csv.status_code == 200
+    assert [line.split(",")[0] for line in csv.text.splitlines()] == ["customer_id", "c2"]
+    # Item audiences are not offers: c1 stays.
+    assert api.get("/v1/items/i05/audience").json() == item_audience
+    assert "c1" in {c["customer_id"] for c in item_audience["customers"]}
+
+
+def test_an_old_redemption_keeps_its_customer_in_the_audience(api: TestClient) -> None:
+    post(api, event("offer_redeemed", customer_id="c2", offer_id="VIP", ago=30 * 86400))
+    body = api.get("/v1/offers/HOME10/audience").json()
+    assert [c["customer_id"] for c in body["customers"]] == ["c1", "c2"]
+
+
+def test_budget_remaining_is_rounded_money(api: TestClient) -> None:
+    for customer in ("c1", "c2", "c3"):
+        post(api, event("offer_redeemed", customer_id=customer, offer_id="HOME10", value=33.33))
+    assert catalog(api)["HOME10"]["budget_remaining"] == 0.01  # not 0.010000000000005116
+    assert api.get("/v1/offers/HOME10/audience").json()["budget_remaining"] == 0.01
+    row = {"budget": 100.0, "budget_unit": "money"}
+    assert budget_remaining(row, Redemptions(3, 0, 33.33 * 3)) == 0.01
+    assert budget_remaining(row, Redemptions(1, 0, 100.0000000001)) == 0.0
+    assert str(budget_remaining(row, Redemptions(1, 0, 100.0000000001))) == "0.0"  # not -0.0
+
+
+def test_an_audience_page_reads_its_suppressions_in_one_call(
+    api: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[list[str]] = []
+    read = LiveReader.suppressions
+
+    async def counted(self: LiveReader, customer_ids: Sequence[str]) -> list[float | None]:
+        calls.append(list(customer_ids))
+        return await read(self, customer_ids)
+
+    monkeypatch.setattr(LiveReader, "suppressions", counted)
+    assert len(api.get("/v1/offers/HOME10/audience").json()["customers"]) == 2
+    assert calls == [["c1", "c2"]]
+    assert len(api.get("/v1/offers/HOME10/audience", headers={"accept": "text/csv"}).text) > 0
+    assert calls == [["c1", "c2"], ["c1", "c2"]]
+    api.get("/v1/items/i05/audience")  # not an offer: no suppression read
+    assert len(calls) == 2

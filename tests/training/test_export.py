@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
+import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pandas as pd
@@ -12,11 +16,14 @@ import redis
 from fastapi.testclient import TestClient
 
 from recsys.customers.artifacts import segment_manifest
-from recsys.store import write_bundle_tables
+from recsys.store import connect_async, write_bundle_tables
+from recsys.store.live_reader import LiveReader
 from recsys.store.publish import publish
+from recsys.store.realtime import LiveWriter, plan
 from serving.app import create_app
 from serving.settings import Settings
 from tests.serving.conftest import PROFILES, shop_tables
+from tests.serving.test_realtime import event, post
 from training.cli import main
 from training.export import export_email, in_control
 
@@ -135,3 +142,107 @@ def test_many_customers_are_read_within_the_connection_pool(
         orjson.dumps([strangers[0]["items"], strangers[0]["offer"]])
     }
     assert strangers[0]["offer"]["offer_id"] == "SHIP"
+
+
+def _suppressed_file(out: Path) -> list[tuple[str, str]]:
+    with out.with_name(out.name + ".suppressed.csv").open() as fh:
+        return sorted((r["customer_id"], r["reason"]) for r in csv.DictReader(fh))
+
+
+def test_the_export_applies_live_redemptions_as_the_api_does(
+    published: Path, tmp_path: Path, redis_url: str, namespace: str
+) -> None:
+    """c2 redeems HOME10 for its whole budget: c2 is held (suppressed) and HOME10, used up,
+    goes to nobody; c1's email offer is then the fallback, in the export as in the API."""
+    settings = Settings(
+        redis_url=redis_url, namespace=namespace, version_cache_seconds=0, gc_freeze=False
+    )
+    out = tmp_path / "email.jsonl"
+    with TestClient(create_app(settings)) as api:
+        redeemed = event("offer_redeemed", customer_id="c2", offer_id="HOME10", value=100.0)
+        assert post(api, redeemed)["accepted"] == 1
+        result = export_email("v1", out, published, redis_url=redis_url, namespace=namespace, k=K)
+        payloads = [orjson.loads(line) for line in out.read_bytes().splitlines()]
+        assert [p["customer_id"] for p in payloads] == ["c1", "c4"]
+        for payload in payloads:
+            recs, offers = _api_answer(api, payload["customer_id"])
+            assert payload["items"] == recs["items"]
+            assert payload["offer"] == (offers["offers"][0] if offers["offers"] else None)
+        held = _api_answer(api, "c2")[1]
+        assert (held["source"], held["held"]) == ("held", "suppressed")
+    by_id = {p["customer_id"]: p for p in payloads}
+    assert by_id["c1"]["offer"]["offer_id"] == "SHIP"  # HOME10 is used up
+    assert _suppressed_file(out) == [
+        ("c2", "suppressed"),
+        ("c3", "contact_cap"),
+        ("c5", "not_opted_in"),
+        ("c6", "not_opted_in"),
+    ]
+    assert (result.payloads, result.suppressed) == (2, 4)
+
+
+def test_a_used_up_offer_gives_way_without_suppressing_anyone(
+    published: Path, tmp_path: Path, redis_url: str, namespace: str
+) -> None:
+    """A session's redemption uses HOME10 up and holds nobody; an old redemption holds no
+    one either: every opted-in customer is mailed, none of them HOME10."""
+    settings = Settings(
+        redis_url=redis_url, namespace=namespace, version_cache_seconds=0, gc_freeze=False
+    )
+    with TestClient(create_app(settings)) as api:
+        post(api, event("offer_redeemed", session_id="s1", offer_id="HOME10", value=100.0))
+        post(api, event("offer_redeemed", customer_id="c1", offer_id="VIP", ago=30 * 86400))
+    out = tmp_path / "email.csv"
+    export_email("v1", out, published, redis_url=redis_url, namespace=namespace, k=K)
+    rows = list(csv.DictReader(out.open()))
+    assert [(r["customer_id"], r["offer_id"]) for r in rows] == [
+        ("c1", "SHIP"),
+        ("c2", "SHIP"),
+        ("c4", "SHIP"),
+    ]
+
+
+def test_suppressions_are_read_in_one_pipeline_per_batch(
+    published: Path,
+    tmp_path: Path,
+    redis_url: str,
+    namespace: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """600 customers unknown to the version, every other one a recent redeemer: those are
+    held, and the live state is read once per batch of customers, not once per customer."""
+    many = [f"new{i:04d}" for i in range(600)]
+    now = time.time()
+    records = [
+        {"event_type": "offer_redeemed", "customer_id": cid, "offer_id": "VIP"} for cid in many[::2]
+    ]
+
+    async def redeem() -> None:
+        client = connect_async(redis_url)
+        try:
+            writer = LiveWriter(client, namespace, ttl=3600, recent=10)
+            changes = plan(namespace, records, now)
+            await writer.write(changes, suppress_seconds=14 * 86400.0, now=now)
+        finally:
+            await client.aclose()
+
+    asyncio.run(redeem())
+    batches: list[int] = []
+    read = LiveReader.offer_state
+
+    async def counted(self: LiveReader, customer_ids: Sequence[str]) -> Any:
+        batches.append(len(customer_ids))
+        return await read(self, customer_ids)
+
+    monkeypatch.setattr(LiveReader, "offer_state", counted)
+    path = tmp_path / "many.csv"
+    customers = pd.DataFrame({"customer_id": many, "email_opt_in": 1})
+    pd.concat([CUSTOMERS, customers]).to_csv(path, index=False)
+    out = tmp_path / "many.jsonl"
+    result = export_email("v1", out, path, redis_url=redis_url, namespace=namespace, k=K)
+    assert sorted(batches) == [92, 256, 256]  # 604 opted in (c1..c4 and the 600)
+    payloads = [orjson.loads(line) for line in out.read_bytes().splitlines()]
+    assert {p["customer_id"] for p in payloads} == {"c1", "c2", "c4", *many[1::2]}
+    held = _suppressed_file(out)
+    assert {cid for cid, reason in held if reason == "suppressed"} == set(many[::2])
+    assert result.payloads == 303
