@@ -39,7 +39,7 @@ from recsys.errors import ConfigError
 from recsys.models.base import Recommender
 
 #: Items of the linear blend's list re-ordered per customer (at least the list length k).
-DEPTH = 30
+DEPTH = 50
 N_TREES = 100
 MAX_DEPTH = 3
 LEARNING_RATE = 0.1
