@@ -229,9 +229,12 @@ class BlendRecommender(Recommender):
             return self._blended(customer_idx, False, None)
         idx, vals, total = self._reranked(customer_idx, rerank.DEPTH, None)
         finite = np.isfinite(vals)
-        # above every blend score (min-max sums are within [0, sum of weights]), same order
-        lifted = float(self.weights_[:, 1].sum()) + 1.0 + (vals - np.where(finite, vals, 0).min())
-        rows = np.repeat(np.arange(len(customer_idx)), idx.shape[1])
+        # above every blend score (min-max sums are within [0, sum of weights]), in the
+        # served order (the re-ranker's ties broken by the blend, as served)
+        width = idx.shape[1]
+        lifted = float(self.weights_[:, 1].sum()) + 1.0 + (width - np.arange(width))[None, :]
+        lifted = np.broadcast_to(lifted, idx.shape).astype(np.float32)
+        rows = np.repeat(np.arange(len(customer_idx)), width)
         keep = finite.ravel()
         total[rows[keep], idx.ravel()[keep]] = lifted.ravel()[keep]
         return total
