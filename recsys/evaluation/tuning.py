@@ -51,6 +51,7 @@ from recsys.evaluation.validation import (
 from recsys.models import rerank
 from recsys.models.base import Recommender, topk
 from recsys.models.blend import minmax_rows
+from recsys.models.repeat import RepeatRecommender
 
 CANDIDATES_PER_COMPONENT = 100
 #: Weights a blend component may take (each answer separately; scale-free, so relative).
@@ -339,7 +340,8 @@ def _learn_rerank(
     against the linear blend; shipped (as fitted: one fit keeps training fast) only when it
     beats it there.
     """
-    if "repeat" not in roles:
+    repeat = roles.get("repeat")
+    if not isinstance(repeat, RepeatRecommender):
         return None
     judged = window.judged["all_purchases"]
     items, scores = candidates
@@ -355,7 +357,7 @@ def _learn_rerank(
     normalised = {
         roles[r].name: np.take_along_axis(scores[names.index(r)], safe, axis=1) for r in kept
     }
-    x = rerank.features(fnames, roles["repeat"], normalised, judged.customers, cand)
+    x = rerank.features(fnames, repeat, normalised, judged.customers, cand)
     n, width = cand.shape
     rel = judged.relevance.tocsr()
     rows = np.repeat(np.arange(n), width)

@@ -24,6 +24,7 @@ from recsys.errors import ConfigError
 from recsys.models import rerank
 from recsys.models.base import Recommender, topk
 from recsys.models.registry import MODELS, make_model, register
+from recsys.models.repeat import RepeatRecommender
 
 #: Chosen from measurements on UCI Online Retail II (last 30 days held out, NDCG@10; see
 #: README): repeat + EASE beats every single model on both protocols, ALS adds a little;
@@ -153,10 +154,15 @@ class BlendRecommender(Recommender):
         if self.rerank_all is not None and self._repeat() is None:
             skipped.append("the include_purchased re-ranker: no repeat component")
 
-    def _repeat(self) -> Recommender | None:
+    def _repeat(self) -> RepeatRecommender | None:
         """The buy-again component with its purchase timing, if the blend has one."""
         return next(
-            (m for m in self.models_ if m.name == "repeat" and hasattr(m, "last_age_")), None
+            (
+                m
+                for m in self.models_
+                if isinstance(m, RepeatRecommender) and hasattr(m, "last_age_")
+            ),
+            None,
         )
 
     def _blended(

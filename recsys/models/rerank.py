@@ -36,7 +36,7 @@ import scipy.sparse as sp
 from sklearn.ensemble import GradientBoostingClassifier
 
 from recsys.errors import ConfigError
-from recsys.models.base import Recommender
+from recsys.models.repeat import RepeatRecommender
 
 #: Items of the linear blend's list re-ordered per customer (at least the list length k).
 DEPTH = 50
@@ -73,7 +73,7 @@ def _gather(matrix: sp.csr_matrix, rows: np.ndarray, items: np.ndarray) -> np.nd
 
 def features(
     names: list[str],
-    repeat: Recommender,
+    repeat: RepeatRecommender,
     normalised: Mapping[str, np.ndarray],
     customer_idx: np.ndarray,
     items: np.ndarray,

@@ -27,8 +27,7 @@ def dataset():
             C.CUSTOMER_ID: rng.integers(0, 60, n).astype(str),
             C.ITEM_ID: rng.integers(0, 80, n).astype(str),
             C.EVENT_TYPE: np.where(rng.random(n) < 0.6, C.PURCHASE, C.VIEW),
-            C.TIMESTAMP: pd.Timestamp("2024-01-01")
-            + pd.to_timedelta(rng.integers(0, 120, n), "D"),
+            C.TIMESTAMP: pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 120, n), "D"),
         }
     )
     return build_dataset(ev)
