@@ -26,7 +26,8 @@ normalised the same way (per customer, over the items that remain candidates).
 Last, a re-ranker of the ``include_purchased`` answer (:mod:`recsys.models.rerank`) is
 learnt on the ``all_purchases`` validation labels over the tuned blend's top
 :data:`~recsys.models.rerank.DEPTH` items, first on half the judged customers and checked on
-the other half: it ships only when it beats the linear blend there.
+the other half: it ships only when it beats the linear blend there, and is only tried where
+the ``all_purchases`` protocol applies on the validation window (enough re-buys to judge).
 """
 
 from __future__ import annotations
@@ -285,7 +286,9 @@ def tune(
                 roles, window, k=k, metric=metric, budget=budget, candidates=cands
             )
             components = _components(roles, weights, tuned) if weights else None
-            if components and "all_purchases" in cands and not budget.exhausted():
+            # only where re-buys are common enough to judge (the protocol votes there)
+            rebuys = "all_purchases" in window.voting
+            if components and rebuys and "all_purchases" in cands and not budget.exhausted():
                 say("learning the include_purchased re-ranker")
                 rerank_all = _learn_rerank(
                     roles,
