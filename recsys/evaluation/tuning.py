@@ -26,8 +26,9 @@ normalised the same way (per customer, over the items that remain candidates).
 Last, a re-ranker of the ``include_purchased`` answer (:mod:`recsys.models.rerank`) is
 learnt on the ``all_purchases`` validation labels over the tuned blend's top
 :data:`~recsys.models.rerank.DEPTH` items, first on half the judged customers and checked on
-the other half: it ships only when it beats the linear blend there, and is only tried where
-the ``all_purchases`` protocol applies on the validation window (enough re-buys to judge).
+the other half: it ships (refitted on all of them) only when it beats the linear blend there,
+and is only tried where the ``all_purchases`` protocol applies on the validation window
+(enough re-buys to judge).
 """
 
 from __future__ import annotations
@@ -340,8 +341,7 @@ def _learn_rerank(
     Features are those of the blend's kept components over the tuned blend's top
     :data:`~recsys.models.rerank.DEPTH` candidates; labels the ``all_purchases`` validation
     purchases. Fitted on the judged customers at even positions and checked on the odd ones
-    against the linear blend; shipped (as fitted: one fit keeps training fast) only when it
-    beats it there.
+    against the linear blend; shipped (refitted on all of them) only when it beats it there.
     """
     repeat = roles.get("repeat")
     if not isinstance(repeat, RepeatRecommender):
@@ -388,7 +388,7 @@ def _learn_rerank(
         f"include_purchased re-ranker kept: {metric} {learnt:.4f} vs the linear blend's "
         f"{linear:.4f} on half the validation customers"
     )
-    return half
+    return rerank.fit(x[valid], y[valid].astype(np.int64), fnames, seed=seed)
 
 
 def _components(

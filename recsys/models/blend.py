@@ -222,7 +222,9 @@ class BlendRecommender(Recommender):
             customer_idx,
             idx,
         )
-        new_idx, new_vals = rerank.reorder(self.rerank_all, x, idx, vals)
+        if getattr(self, "_trees", None) is None:
+            self._trees = rerank.compile_trees(self.rerank_all)
+        new_idx, new_vals = rerank.reorder(self.rerank_all, x, idx, vals, self._trees)
         return new_idx, new_vals, total
 
     def _uses_rerank(self, exclude_seen: bool) -> bool:

@@ -175,34 +175,62 @@ def check(params: Any) -> None:
         raise ConfigError("rerank_all must be {'features': [...], 'trees': [{...}, ...]}")
 
 
-def predict(params: Mapping[str, Any], x: np.ndarray) -> np.ndarray:
-    """Raw scores (log-odds up to a constant) of feature rows ``x``, ``(n_rows,)`` float64."""
+Trees = list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+
+
+def compile_trees(params: Mapping[str, Any]) -> Trees:
+    """The JSON trees as arrays ``(feature, threshold, left, right, value)`` for
+    :func:`predict` (convert once, score many batches)."""
+    return [
+        (
+            np.asarray(t["feature"], dtype=np.int64),
+            np.asarray(t["threshold"], dtype=np.float64),
+            np.asarray(t["left"], dtype=np.int64),
+            np.asarray(t["right"], dtype=np.int64),
+            np.asarray(t["value"], dtype=np.float64),
+        )
+        for t in params["trees"]
+    ]
+
+
+def predict(params: Mapping[str, Any], x: np.ndarray, trees: Trees | None = None) -> np.ndarray:
+    """Raw scores (log-odds up to a constant) of feature rows ``x``, ``(n_rows,)`` float64.
+
+    ``trees``: :func:`compile_trees` of ``params`` when already at hand. Each tree's split
+    tests are evaluated column-wise first, then every row walks down them.
+    """
     out = np.zeros(len(x), dtype=np.float64)
     rows = np.arange(len(x))
-    xd = x.astype(np.float64)
-    for tree in params["trees"]:
-        feature = np.asarray(tree["feature"], dtype=np.int64)
-        threshold = np.asarray(tree["threshold"], dtype=np.float64)
-        left = np.asarray(tree["left"], dtype=np.int64)
-        right = np.asarray(tree["right"], dtype=np.int64)
+    for feature, threshold, left, right, value in trees or compile_trees(params):
+        inner = np.flatnonzero(left >= 0)
+        if not len(inner):
+            out += value[0]
+            continue
+        slot = np.zeros(len(left), dtype=np.int64)
+        slot[inner] = np.arange(len(inner))
+        goes_left = x[:, feature[inner]] <= threshold[inner]
         node = np.zeros(len(x), dtype=np.int64)
         while True:
-            inner = left[node] >= 0
-            if not inner.any():
+            at_inner = left[node] >= 0
+            if not at_inner.any():
                 break
-            go_left = xd[rows, np.maximum(feature[node], 0)] <= threshold[node]
-            node = np.where(inner, np.where(go_left, left[node], right[node]), node)
-        out += np.asarray(tree["value"], dtype=np.float64)[node]
+            step = np.where(goes_left[rows, slot[node]], left[node], right[node])
+            node = np.where(at_inner, step, node)
+        out += value[node]
     return out
 
 
 def reorder(
-    params: Mapping[str, Any], x: np.ndarray, idx: np.ndarray, vals: np.ndarray
+    params: Mapping[str, Any],
+    x: np.ndarray,
+    idx: np.ndarray,
+    vals: np.ndarray,
+    trees: Trees | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The candidates ``idx`` (``(n, width)``, best first by ``vals``; ``-inf`` = none)
     re-ordered by the ensemble's score on their feature rows ``x``; ties keep the blend's
     order. Returns ``(indices, scores)`` like :func:`~recsys.models.base.topk`."""
-    score = predict(params, x).reshape(idx.shape)
+    score = predict(params, x, trees).reshape(idx.shape)
     score = np.where(np.isfinite(vals), score, -np.inf)
     order = np.argsort(-score, axis=1, kind="stable")
     new_idx = np.take_along_axis(idx, order, axis=1)
