@@ -117,6 +117,8 @@ def compare_candidates(
                 params[name] = {**params[name], **tuned_params}
             if tuned.components is not None:
                 params["blend"] = {"components": tuned.components}
+                if tuned.rerank_all is not None:
+                    params["blend"]["rerank_all"] = tuned.rerank_all
             notes += tuned.notes
             notes.append(
                 f"tuned on a validation window ({tuned.n_fits} fits, {tuned.n_weightings} "

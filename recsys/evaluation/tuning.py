@@ -22,6 +22,13 @@ items are the union of every component's top :data:`CANDIDATES_PER_COMPONENT` (a
 protocol's exclusions), and the blend is ranked over those. An item outside every component's
 top 100 practically never reaches a blend's top 10; the shipped lists use the exact blend,
 normalised the same way (per customer, over the items that remain candidates).
+
+Last, a re-ranker of the ``include_purchased`` answer (:mod:`recsys.models.rerank`) is
+learnt on the ``all_purchases`` validation labels over the tuned blend's top
+:data:`~recsys.models.rerank.DEPTH` items, first on half the judged customers and checked on
+the other half: it ships (refitted on all of them) only when it beats the linear blend there,
+and is only tried where the ``all_purchases`` protocol applies on the validation window
+(enough re-buys to judge).
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from recsys.config import MatrixConfig
+from recsys.errors import ConfigError
 from recsys.evaluation.hyperparams import BACKSTOP_S, Budget, Tuned, describe, tune_model
 from recsys.evaluation.metrics import ranking_metrics
 from recsys.evaluation.validation import (
@@ -42,8 +50,10 @@ from recsys.evaluation.validation import (
     ValidationWindow,
     validation_window,
 )
+from recsys.models import rerank
 from recsys.models.base import Recommender, topk
 from recsys.models.blend import minmax_rows
+from recsys.models.repeat import RepeatRecommender
 
 CANDIDATES_PER_COMPONENT = 100
 #: Weights a blend component may take (each answer separately; scale-free, so relative).
@@ -76,6 +86,7 @@ class TuningResult:
     stopped_early: bool = False
     notes: list[str] = field(default_factory=list)
     scores: dict[str, float] = field(default_factory=dict)
+    rerank_all: dict[str, Any] | None = None
 
 
 def _candidate_scores(
@@ -115,14 +126,22 @@ def _candidate_scores(
     return items, scores
 
 
-def _rank(items: np.ndarray, scores: np.ndarray, weights: tuple[float, ...], k: int) -> np.ndarray:
-    """Top-``k`` catalog indices of the weighted blend over the candidates (``-1`` = none)."""
+def _rank_positions(
+    items: np.ndarray, scores: np.ndarray, weights: tuple[float, ...], k: int
+) -> np.ndarray:
+    """Top-``k`` positions in the candidate columns of the weighted blend (``-1`` = none)."""
     w = np.asarray(weights, dtype=np.float32)[:, None, None]
     total = (w * np.where(np.isfinite(scores), scores, 0.0)).sum(axis=0)
     total[(items < 0) | ~np.isfinite(scores).any(axis=0)] = -np.inf
     pos, vals = topk(total, k)
-    ranked = np.take_along_axis(items, pos, axis=1)
-    ranked[~np.isfinite(vals)] = -1
+    return np.where(np.isfinite(vals), pos, -1)
+
+
+def _rank(items: np.ndarray, scores: np.ndarray, weights: tuple[float, ...], k: int) -> np.ndarray:
+    """Top-``k`` catalog indices of the weighted blend over the candidates (``-1`` = none)."""
+    pos = _rank_positions(items, scores, weights, k)
+    ranked = np.take_along_axis(items, np.maximum(pos, 0), axis=1)
+    ranked[pos < 0] = -1
     return ranked
 
 
@@ -167,12 +186,14 @@ def _blend_weights(
     k: int,
     metric: str,
     budget: Budget,
+    candidates: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> tuple[dict[str, dict[str, float]], dict[str, float], int]:
     """Protocol -> role -> weight: each protocol's weights tuned on it (:func:`_ascend`).
 
     A protocol with fewer than :data:`MIN_TUNING_CUSTOMERS` judged validation customers
     borrows the other's weights. Returns the weights, each protocol's validation metric and
-    the number of weightings scored.
+    the number of weightings scored; ``candidates``, when given, receives each tuned
+    protocol's ``(items, scores)`` (:func:`_candidate_scores`).
     """
     names = list(roles)
     models = [roles[r] for r in names]
@@ -183,6 +204,8 @@ def _blend_weights(
         if len(judged.customers) < MIN_TUNING_CUSTOMERS or budget.exhausted():
             continue
         items, scores = _candidate_scores(models, judged)
+        if candidates is not None:
+            candidates[protocol] = (items, scores)
         best, best_value, scored = _ascend(items, scores, judged, k, metric, budget)
         n += scored
         chosen[protocol] = dict(zip(names, best, strict=True))
@@ -242,6 +265,7 @@ def tune(
         m: t.params for m, t in tuned.items() if m in TUNED_MODELS and m in names and m not in fixed
     }
     components = None
+    rerank_all = None
     n_weightings = 0
     scores: dict[str, float] = {}
     if blend:
@@ -258,10 +282,25 @@ def tune(
                 roles[role] = fitted[model]
         if roles:
             say(f"tuning the blend's weights ({', '.join(roles)})")
+            cands: dict[str, tuple[np.ndarray, np.ndarray]] = {}
             weights, scores, n_weightings = _blend_weights(
-                roles, window, k=k, metric=metric, budget=budget
+                roles, window, k=k, metric=metric, budget=budget, candidates=cands
             )
             components = _components(roles, weights, tuned) if weights else None
+            # only where re-buys are common enough to judge (the protocol votes there)
+            rebuys = "all_purchases" in window.voting
+            if components and rebuys and "all_purchases" in cands and not budget.exhausted():
+                say("learning the include_purchased re-ranker")
+                rerank_all = _learn_rerank(
+                    roles,
+                    weights,
+                    cands["all_purchases"],
+                    window,
+                    k=k,
+                    metric=metric,
+                    notes=notes,
+                    seed=seed,
+                )
     n_fits = sum(t.n_fits for t in tuned.values())
     if budget.stopped:
         notes.append(
@@ -282,7 +321,74 @@ def tune(
             if t.model is not None and m not in fixed
         ],
         scores=scores,
+        rerank_all=rerank_all,
     )
+
+
+def _learn_rerank(
+    roles: dict[str, Recommender],
+    weights: dict[str, dict[str, float]],
+    candidates: tuple[np.ndarray, np.ndarray],
+    window: ValidationWindow,
+    *,
+    k: int,
+    metric: str,
+    notes: list[str],
+    seed: int,
+) -> dict[str, Any] | None:
+    """The ``include_purchased`` re-ranker (:mod:`recsys.models.rerank`) as JSON, or None.
+
+    Features are those of the blend's kept components over the tuned blend's top
+    :data:`~recsys.models.rerank.DEPTH` candidates; labels the ``all_purchases`` validation
+    purchases. Fitted on the judged customers at even positions and checked on the odd ones
+    against the linear blend; shipped (refitted on all of them) only when it beats it there.
+    """
+    repeat = roles.get("repeat")
+    if not isinstance(repeat, RepeatRecommender):
+        return None
+    judged = window.judged["all_purchases"]
+    items, scores = candidates
+    names = list(roles)
+    w_all = weights.get("all_purchases", {})
+    kept = [r for r in names if any(w.get(r, 0.0) > 0 for w in weights.values())]
+    if "repeat" not in kept:
+        return None
+    fnames = rerank.feature_names([roles[r].name for r in kept])
+    pos = _rank_positions(items, scores, tuple(w_all.get(r, 0.0) for r in names), rerank.DEPTH)
+    safe = np.maximum(pos, 0)
+    cand = np.where(pos >= 0, np.take_along_axis(items, safe, axis=1), -1)
+    normalised = {
+        roles[r].name: np.take_along_axis(scores[names.index(r)], safe, axis=1) for r in kept
+    }
+    x = rerank.features(fnames, repeat, normalised, judged.customers, cand)
+    n, width = cand.shape
+    rel = judged.relevance.tocsr()
+    rows = np.repeat(np.arange(n), width)
+    y = np.asarray(rel[rows, np.maximum(cand.ravel(), 0)]).ravel() > 0
+    valid = cand.ravel() >= 0
+    y &= valid
+    fit_half = (rows % 2 == 0) & valid
+    odd = np.arange(n) % 2 == 1
+    try:
+        half = rerank.fit(x[fit_half], y[fit_half].astype(np.int64), fnames, seed=seed)
+    except ConfigError:
+        return None
+    vals = np.where(cand[odd] >= 0, 0.0, -np.inf)
+    reordered, _ = rerank.reorder(half, x[np.repeat(odd, width)], cand[odd], vals)
+    rel_odd = rel[np.flatnonzero(odd)]
+    linear = float(ranking_metrics(cand[odd][:, :k], rel_odd, k)[metric])
+    learnt = float(ranking_metrics(reordered[:, :k], rel_odd, k)[metric])
+    if not learnt > linear:
+        notes.append(
+            f"include_purchased re-ranker not kept: {metric} {learnt:.4f} vs the linear "
+            f"blend's {linear:.4f} on half the validation customers"
+        )
+        return None
+    notes.append(
+        f"include_purchased re-ranker kept: {metric} {learnt:.4f} vs the linear blend's "
+        f"{linear:.4f} on half the validation customers"
+    )
+    return rerank.fit(x[valid], y[valid].astype(np.int64), fnames, seed=seed)
 
 
 def _components(

@@ -7,7 +7,9 @@ component weights. The two answers are weighted separately: ``weight`` for the d
 popularity tie-break) and ``weight_all`` for the ``include_purchased`` answer
 (``exclude_seen=False``: items the customer re-buys rise to the top and the collaborative part
 fills the rest of the list). Training tunes both per shop on a validation window
-(:mod:`recsys.evaluation.tuning`), each on its own protocol.
+(:mod:`recsys.evaluation.tuning`), each on its own protocol. When tuning learnt one, the
+``include_purchased`` list's top items are then re-ordered by a tree ensemble over the
+components' scores and the purchase timing (``rerank_all``, :mod:`recsys.models.rerank`).
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ import numpy as np
 
 from recsys.data.dataset import InteractionDataset
 from recsys.errors import ConfigError
+from recsys.models import rerank
 from recsys.models.base import Recommender, topk
 from recsys.models.registry import MODELS, make_model, register
+from recsys.models.repeat import RepeatRecommender
 
 #: Chosen from measurements on UCI Online Retail II (last 30 days held out, NDCG@10; see
 #: README): repeat + EASE beats every single model on both protocols, ALS adds a little;
@@ -71,17 +75,28 @@ class BlendRecommender(Recommender):
         component that cannot be fitted on the data (its ``fit`` raises ``ConfigError``, e.g.
         EASE on a too-large catalog) is left out and named in ``skipped_``; a required one
         stops the fit.
+    rerank_all:
+        ``None``, or a re-ranker of the ``include_purchased`` answer as JSON
+        (:func:`recsys.models.rerank.to_json`); it needs a ``repeat`` component, and is
+        ignored (named in ``skipped_``) without one.
     """
 
     name = "blend"
 
-    def __init__(self, components: list[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        components: list[dict[str, Any]] | None = None,
+        rerank_all: dict[str, Any] | None = None,
+    ) -> None:
         self.components = components
+        self.rerank_all = rerank_all
 
     def _resolved(self) -> list[dict[str, Any]]:
         return [dict(c) for c in (self.components or DEFAULT_COMPONENTS)]
 
     def _check_params(self) -> None:
+        if self.rerank_all is not None:
+            rerank.check(self.rerank_all)
         comps = self._resolved()
         if not comps:
             raise ConfigError("blend needs at least one component")
@@ -136,11 +151,31 @@ class BlendRecommender(Recommender):
         self.used_ = np.array(used, dtype=np.int64)
         self.skipped_ = skipped
         self.weights_ = weights
+        if self.rerank_all is not None and self._repeat() is None:
+            skipped.append("the include_purchased re-ranker: no repeat component")
+
+    def _repeat(self) -> RepeatRecommender | None:
+        """The buy-again component with its purchase timing, if the blend has one."""
+        return next(
+            (
+                m
+                for m in self.models_
+                if isinstance(m, RepeatRecommender) and hasattr(m, "last_age_")
+            ),
+            None,
+        )
 
     def _blended(
-        self, customer_idx: np.ndarray, exclude_seen: bool, allowed: np.ndarray | None
+        self,
+        customer_idx: np.ndarray,
+        exclude_seen: bool,
+        allowed: np.ndarray | None,
+        normalised: dict[str, np.ndarray] | None = None,
     ) -> np.ndarray:
-        """Weighted sum of the components' scores, each normalised over the candidates."""
+        """Weighted sum of the components' scores, each normalised over the candidates.
+
+        ``normalised``: when given, filled with every component's normalised scores by model
+        name (weighted 0 or not; what the re-ranker reads)."""
         n = len(customer_idx)
         total = np.zeros((n, len(self.items_)), dtype=np.float32)
         excluded: tuple[np.ndarray, np.ndarray] | None = None
@@ -150,27 +185,74 @@ class BlendRecommender(Recommender):
         for model, weight in zip(
             self.models_, self.weights_[:, 0 if exclude_seen else 1], strict=True
         ):
-            if weight <= 0:
+            if weight <= 0 and normalised is None:
                 continue
             scores = np.asarray(model._score(customer_idx), dtype=np.float32)
             if excluded is not None:
                 scores[excluded] = -np.inf
             if allowed is not None:
                 scores[:, ~allowed] = -np.inf
-            total += weight * minmax_rows(scores)
+            scaled = minmax_rows(scores)
+            if normalised is not None:
+                normalised[model.name] = scaled
+            if weight > 0:
+                total += weight * scaled
         if excluded is not None:
             total[excluded] = -np.inf
         if allowed is not None:
             total[:, ~allowed] = -np.inf
         return total
 
+    def _reranked(
+        self, customer_idx: np.ndarray, k: int, allowed: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The ``include_purchased`` blend's top ``max(k, DEPTH)`` re-ordered by the
+        re-ranker: ``(indices, re-ranker scores, the blend's dense scores)``."""
+        repeat = self._repeat()
+        assert self.rerank_all is not None and repeat is not None
+        normalised: dict[str, np.ndarray] = {}
+        total = self._blended(customer_idx, False, allowed, normalised)
+        idx, vals = topk(total, max(k, rerank.DEPTH))
+        at = np.arange(len(customer_idx))[:, None]
+        safe = np.maximum(idx, 0)
+        x = rerank.features(
+            self.rerank_all["features"],
+            repeat,
+            {m: s[at, safe] for m, s in normalised.items()},
+            customer_idx,
+            idx,
+        )
+        if getattr(self, "_trees", None) is None:
+            self._trees = rerank.compile_trees(self.rerank_all)
+        new_idx, new_vals = rerank.reorder(self.rerank_all, x, idx, vals, self._trees)
+        return new_idx, new_vals, total
+
+    def _uses_rerank(self, exclude_seen: bool) -> bool:
+        return not exclude_seen and self.rerank_all is not None and self._repeat() is not None
+
     def _score(self, customer_idx: np.ndarray) -> np.ndarray:
-        """The ``include_purchased`` blend over every item (``weight_all``)."""
-        return self._blended(customer_idx, False, None)
+        """The ``include_purchased`` answer's scores over every item (``weight_all``; with a
+        re-ranker its top items score above the rest, in the re-ranker's order)."""
+        if not self._uses_rerank(False):
+            return self._blended(customer_idx, False, None)
+        idx, vals, total = self._reranked(customer_idx, rerank.DEPTH, None)
+        finite = np.isfinite(vals)
+        # above every blend score (min-max sums are within [0, sum of weights]), in the
+        # served order (the re-ranker's ties broken by the blend, as served)
+        width = idx.shape[1]
+        lifted = float(self.weights_[:, 1].sum()) + 1.0 + (width - np.arange(width))[None, :]
+        lifted = np.broadcast_to(lifted, idx.shape).astype(np.float32)
+        rows = np.repeat(np.arange(len(customer_idx)), width)
+        keep = finite.ravel()
+        total[rows[keep], idx.ravel()[keep]] = lifted.ravel()[keep]
+        return total
 
     def _recommend_batch(
         self, customer_idx: np.ndarray, k: int, exclude_seen: bool, allowed: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray] | None:
+        if self._uses_rerank(exclude_seen):
+            idx, vals, _ = self._reranked(customer_idx, k, allowed)
+            return idx[:, :k], vals[:, :k]
         return topk(self._blended(customer_idx, exclude_seen, allowed), k)
 
     def similarity_model(self) -> Recommender | None:

@@ -16,11 +16,19 @@ so that it is strictly below the smallest history score anywhere. Lists are ther
 full: history first, then popular items. With ``exclude_seen=True`` every bought item is
 removed (the training matrix holds all of them), so the model degrades to popularity among
 the items the customer has not interacted with; use ``exclude_seen=False`` for "buy it again".
+
+The fit also keeps the purchase timing the blend's re-ranker reads
+(:mod:`recsys.models.rerank`), none of which changes this model's own ranking: per customer
+and item the days since the last purchase and the number of distinct purchase days, per item
+the median days between one customer's purchases of it (its repurchase cycle) and that
+customer's own mean gap when re-bought, and per customer the number of distinct purchase days
+and the share of bought items bought on two days or more (shrunk like the item rate).
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 from recsys import columns as C
@@ -96,11 +104,46 @@ class RepeatRecommender(Recommender):
         history = history.astype(np.float32)
         history.sort_indices()
         self.history_ = history
+        self._fit_timing(cidx, iidx, age_days, shape)
 
         # Tie-breaker: popularity (distinct interacting customers), in [0, 0.5 * min history).
         popularity = np.bincount(dataset.matrix.indices, minlength=shape[1]).astype(np.float64)
         floor = float(history.data.min()) if history.nnz else 1.0
         self.tiebreak_ = (0.5 * floor * popularity / (popularity.max() + 1.0)).astype(np.float32)
+
+    def _fit_timing(
+        self, cidx: np.ndarray, iidx: np.ndarray, age_days: np.ndarray, shape: tuple[int, int]
+    ) -> None:
+        """Purchase timing per (customer, item), item and customer (see the module doc)."""
+        days = pd.DataFrame({"c": cidx, "i": iidx, "d": np.floor(age_days)}).drop_duplicates()
+        agg = days.groupby(["c", "i"], sort=True)["d"].agg(["min", "max", "size"])
+        c = agg.index.get_level_values(0).to_numpy()
+        i = agg.index.get_level_values(1).to_numpy()
+        n = agg["size"].to_numpy(dtype=np.float64)
+        # Stored as age + 1 so that a purchase today survives the sparse format's zeros.
+        self.last_age_ = sp.csr_matrix(
+            (agg["min"].to_numpy(dtype=np.float64) + 1.0, (c, i)), shape=shape, dtype=np.float32
+        )
+        self.n_days_ = sp.csr_matrix((n, (c, i)), shape=shape, dtype=np.float32)
+        gap = (agg["max"].to_numpy() - agg["min"].to_numpy()) / np.maximum(n - 1, 1)
+        again = n >= 2
+        # re-bought on distinct days: the mean gap is at least 1 / (n - 1) > 0
+        self.own_cycle_ = sp.csr_matrix(
+            (gap[again], (c[again], i[again])), shape=shape, dtype=np.float32
+        )
+        self.item_buyers_ = np.bincount(i, minlength=shape[1]).astype(np.float32)
+        self.customer_days_ = (
+            days.groupby("c")["d"].nunique().reindex(range(shape[0]), fill_value=0).to_numpy()
+        ).astype(np.float32)
+        cycle = pd.Series(gap[again]).groupby(i[again]).median()
+        self.item_cycle_ = np.full(shape[1], -1.0, dtype=np.float32)
+        self.item_cycle_[cycle.index.to_numpy(dtype=np.int64)] = cycle.to_numpy()
+        items = np.bincount(c, minlength=shape[0]).astype(np.float64)
+        repeated = np.bincount(c[again], minlength=shape[0]).astype(np.float64)
+        overall = repeated.sum() / items.sum() if items.sum() else 0.0
+        self.customer_repeat_share_ = (
+            (repeated + REPEAT_PRIOR * overall) / (items + REPEAT_PRIOR)
+        ).astype(np.float32)
 
     def _score(self, customer_idx: np.ndarray) -> np.ndarray:
         scores = np.repeat(self.tiebreak_[None, :], len(customer_idx), axis=0)
@@ -116,6 +159,17 @@ class RepeatRecommender(Recommender):
             "history_indptr": h.indptr,
             "tiebreak": self.tiebreak_,
             "item_repeat_rate": self.item_repeat_rate_,
+            "last_age_data": self.last_age_.data,
+            "last_age_indices": self.last_age_.indices,
+            "last_age_indptr": self.last_age_.indptr,
+            "n_days_data": self.n_days_.data,
+            "item_cycle": self.item_cycle_,
+            "customer_repeat_share": self.customer_repeat_share_,
+            "own_cycle_data": self.own_cycle_.data,
+            "own_cycle_indices": self.own_cycle_.indices,
+            "own_cycle_indptr": self.own_cycle_.indptr,
+            "customer_days": self.customer_days_,
+            "item_buyers": self.item_buyers_,
         }
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
@@ -126,3 +180,15 @@ class RepeatRecommender(Recommender):
         )
         self.tiebreak_ = state["tiebreak"]
         self.item_repeat_rate_ = state["item_repeat_rate"]
+        if "last_age_data" in state:  # files written before the timing was kept: none
+            pattern = (state["last_age_indices"], state["last_age_indptr"])
+            self.last_age_ = sp.csr_matrix((state["last_age_data"], *pattern), shape=shape)
+            self.n_days_ = sp.csr_matrix((state["n_days_data"], *pattern), shape=shape)
+            self.item_cycle_ = state["item_cycle"]
+            self.customer_repeat_share_ = state["customer_repeat_share"]
+            self.own_cycle_ = sp.csr_matrix(
+                (state["own_cycle_data"], state["own_cycle_indices"], state["own_cycle_indptr"]),
+                shape=shape,
+            )
+            self.customer_days_ = state["customer_days"]
+            self.item_buyers_ = state["item_buyers"]

@@ -148,3 +148,24 @@ def test_recency_decay_prefers_recent_purchases() -> None:
 def test_bad_parameters_are_config_errors(param: str, value: object, shop) -> None:
     with pytest.raises(ConfigError, match=rf"repeat: {param} =="):
         RepeatRecommender(**{param: value}).fit(shop)
+
+
+def test_purchase_timing_by_hand(shop: InteractionDataset) -> None:
+    """Kept for the blend's re-ranker: days since the last purchase (+1), distinct purchase
+    days, each customer's and each item's repurchase cycle, and re-buy shares."""
+    model = make_model("repeat").fit(shop)
+    a, b = shop.customers.to_internal(["a", "b"])
+    x, y, z = shop.items.to_internal(["x", "y", "z"])
+    last, days = model.last_age_.toarray(), model.n_days_.toarray()
+    assert (last[a, x], last[a, y], last[a, z], last[b, x]) == (1.0, 1.0, 31.0, 1.0)
+    assert (days[a, x], days[a, y], days[a, z], days[b, x]) == (2.0, 1.0, 2.0, 1.0)
+    own = model.own_cycle_.toarray()
+    assert (own[a, x], own[a, z], own[a, y]) == (60.0, 30.0, 0.0)
+    assert (model.item_cycle_[x], model.item_cycle_[z], model.item_cycle_[y]) == (60.0, 30.0, -1.0)
+    assert model.customer_days_[a] == 3 and model.customer_days_[b] == 1
+    assert model.item_buyers_[x] == 2 and model.item_buyers_[y] == 1
+    # a re-bought 2 of 3 items, b none of 1: shrunk towards the overall 2 / 4
+    overall = 2 / 4
+    expected = (2 + REPEAT_PRIOR * overall) / (3 + REPEAT_PRIOR)
+    assert model.customer_repeat_share_[a] == pytest.approx(expected)
+    assert model.customer_repeat_share_[b] == pytest.approx(REPEAT_PRIOR * overall / 6)
