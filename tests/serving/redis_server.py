@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Sequence
@@ -11,6 +10,8 @@ from pathlib import Path
 
 import pytest
 import redis
+
+from benchmarks.servers import free_port
 
 
 def _redis_server_binary() -> str | None:
@@ -21,12 +22,6 @@ def _redis_server_binary() -> str | None:
     except ImportError:
         exe = ""
     return exe or shutil.which("redis-server")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class ThrowawayRedis:
@@ -40,7 +35,7 @@ class ThrowawayRedis:
             pytest.skip("no redis-server binary available")
         self.exe = exe
         self.dir = workdir
-        self.port = _free_port()
+        self.port = free_port()
         auth = f":{password}@" if password else ""
         self.url = f"redis://{auth}127.0.0.1:{self.port}/0"
         self.args = [*args, *(["--requirepass", password] if password else [])]

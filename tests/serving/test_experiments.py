@@ -4,10 +4,6 @@ back to the active version."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections import Counter
 
@@ -22,6 +18,7 @@ from recsys.store.families import RUNNING_EXPERIMENTS
 from recsys.store.versions import drop_version
 from serving.settings import Settings
 from tests.serving.conftest import Publisher, ids, serve
+from tests.serving.process import serving_process
 
 URL = "/v1/customers/{}/recommendations"
 #: c1's answer (k=3) in each version of the tiny shop.
@@ -153,51 +150,28 @@ def test_a_corrupt_experiment_value_is_ignored_not_a_500(
         assert r.json()["experiment"] is None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_a_running_uvicorn_process_sees_start_and_stop_within_the_cache_interval(
     two_versions: None, redis_url: str, redis_client: redis.Redis, namespace: str
 ) -> None:
     from training.cli import main
 
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "serving", "--port", str(port), "--redis-url", redis_url,
-         "--namespace", namespace, "--log-level", "warning", "--no-access-log"],
-        env={**os.environ, "RECSYS_VERSION_CACHE_SECONDS": "0.5"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
     where = ["--redis", redis_url, "--namespace", namespace]
+    cache = {"RECSYS_VERSION_CACHE_SECONDS": "0.5"}
+    with (
+        serving_process(redis_url, namespace, cache) as base,
+        httpx.Client(base_url=base, timeout=5) as http,
+    ):
 
-    http = httpx.Client(base_url=base, timeout=5)
+        def arms_now() -> Counter[str]:
+            got: Counter[str] = Counter()
+            for n in range(200):
+                r = http.get(URL.format(f"p{n}"), params={"k": 1})
+                assert r.status_code == 200
+                body = r.json()
+                assert r.headers["x-model-version"] == body["model_version"]
+                got[f"{body['arm']}:{body['model_version']}"] += 1
+            return got
 
-    def arms_now() -> Counter[str]:
-        got: Counter[str] = Counter()
-        for n in range(200):
-            r = http.get(URL.format(f"p{n}"), params={"k": 1})
-            assert r.status_code == 200
-            body = r.json()
-            assert r.headers["x-model-version"] == body["model_version"]
-            got[f"{body['arm']}:{body['model_version']}"] += 1
-        return got
-
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.1)
         assert arms_now() == Counter({"None:v2": 200})
         assert main(["experiments", "start", "live", "--versions", "v1:50,v2:50", *where]) == 0
         time.sleep(0.6)  # the version-cache interval
@@ -210,7 +184,3 @@ def test_a_running_uvicorn_process_sees_start_and_stop_within_the_cache_interval
         assert main(["experiments", "stop", "live", *where]) == 0
         time.sleep(0.6)
         assert arms_now() == Counter({"None:v2": 200})
-    finally:
-        http.close()
-        proc.terminate()
-        proc.wait(timeout=15)

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
 
 from serving.__main__ import parse_args
 from tests.serving.conftest import Publisher
+from tests.serving.process import serving_process
 
 
 def test_parse_args_defaults_and_errors(capsys: pytest.CaptureFixture[str]) -> None:
@@ -32,43 +31,16 @@ def test_parse_args_defaults_and_errors(capsys: pytest.CaptureFixture[str]) -> N
         assert message in err and err.startswith("error: ") and err.count("\n") == 1
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_module_serves_the_api(publish_shop: Publisher, redis_url: str, namespace: str) -> None:
     publish_shop("v1")
-    port = _free_port()
-    env = {**os.environ, "RECSYS_API_KEYS": '{"k": ["site"]}'}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "serving", "--port", str(port), "--redis-url", redis_url,
-         "--namespace", namespace, "--log-level", "warning", "--no-access-log"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                ready = httpx.get(f"{base}/readyz", timeout=2)
-                break
-            except httpx.TransportError:
-                assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.1)
+    with serving_process(redis_url, namespace, {"RECSYS_API_KEYS": '{"k": ["site"]}'}) as base:
+        ready = httpx.get(f"{base}/readyz", timeout=2)
         assert ready.json() == {"status": "ready", "model_version": "v1"}
         url = f"{base}/v1/customers/c1/recommendations?k=3"
         assert httpx.get(url).status_code == 401
         r = httpx.get(url, headers={"X-API-Key": "k"})
         assert r.headers["x-model-version"] == "v1"
         assert [i["item_id"] for i in r.json()["items"]] == ["i04", "i05", "i07"]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
 
 
 def test_invalid_settings_stop_before_serving() -> None:

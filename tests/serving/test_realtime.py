@@ -7,11 +7,6 @@ i07 -> [i12]; c1's personal list is [i04, i03*, i05, i07]; v1 was made 2024-01-0
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from datetime import UTC, datetime, timedelta
 from itertools import count
 from pathlib import Path
@@ -28,6 +23,7 @@ from recsys.store import write_bundle_tables
 from recsys.store.publish import publish
 from serving.settings import Settings
 from tests.serving.conftest import Publisher, ids, serve, shop_tables
+from tests.serving.process import serving_process
 from tests.serving.redis_server import ThrowawayRedis
 
 _ids = count()
@@ -247,29 +243,11 @@ def test_a_uvicorn_process_answers_in_real_time(
 ) -> None:
     """The issue's acceptance over a real server: ``python -m serving`` (uvicorn, one worker)."""
     publish_shop("v1")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    env = {**os.environ, "RECSYS_API_KEYS": '{"k": ["site", "events"]}'}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "serving", "--port", str(port), "--redis-url", redis_url,
-         "--namespace", namespace, "--log-level", "warning", "--no-access-log"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        http = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"X-API-Key": "k"})
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if http.get("/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.1)
+    keys = {"RECSYS_API_KEYS": '{"k": ["site", "events"]}'}
+    with (
+        serving_process(redis_url, namespace, keys) as base,
+        httpx.Client(base_url=base, headers={"X-API-Key": "k"}) as http,
+    ):
 
         def answer(customer: str) -> dict:
             r = http.get(f"/v1/customers/{customer}/recommendations", params={"k": 3})
@@ -286,10 +264,6 @@ def test_a_uvicorn_process_answers_in_real_time(
         send(*[event("view", item, customer_id="u-1") for item in ("i01", "i04", "i07")])
         body = answer("u-1")
         assert body["source"] == "realtime" and ids(body) == ["i12", "i06", "i02"]
-        http.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
 
 
 def test_realtime_on_redis_cluster(
