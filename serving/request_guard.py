@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from urllib.parse import unquote_to_bytes
 
-from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -70,7 +69,7 @@ class RequestGuardMiddleware:
         if problem is not None:
             await error_response(400, "bad_request", problem)(scope, receive, send)
             return
-        declared = Headers(scope=scope).get("content-length")
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             response = error_response(
                 413, "payload_too_large", _too_large(self.max_bytes, int(declared))
