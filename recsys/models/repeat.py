@@ -40,6 +40,8 @@ from recsys.models.registry import register
 
 #: Pseudo-buyers at the catalog-wide repeat share added to each item's own counts.
 REPEAT_PRIOR = 5.0
+#: Days back that count as "recent" for the item's in-season buyers (the re-ranker's).
+RECENT_DAYS = 30.0
 #: Floor of the repeat rate, so history always outranks the popularity tie-breaker.
 MIN_REPEAT_RATE = 1e-3
 
@@ -144,6 +146,20 @@ class RepeatRecommender(Recommender):
         self.customer_repeat_share_ = (
             (repeated + REPEAT_PRIOR * overall) / (items + REPEAT_PRIOR)
         ).astype(np.float32)
+        self._derive_timing()
+
+    def _derive_timing(self) -> None:
+        """What the re-ranker reads that follows from ``last_age_`` (not stored): per item
+        the buyers whose last purchase of it is at most :data:`RECENT_DAYS` old (what is in
+        season), per customer the days since their last purchase of anything."""
+        age = self.last_age_.tocoo()
+        recent = age.data <= RECENT_DAYS + 1.0  # stored as age + 1
+        self.item_recent_buyers_ = np.bincount(age.col[recent], minlength=age.shape[1]).astype(
+            np.float32
+        )
+        since = np.full(age.shape[0], np.inf)
+        np.minimum.at(since, age.row, age.data.astype(np.float64) - 1.0)
+        self.customer_since_ = np.where(np.isfinite(since), since, -1.0).astype(np.float32)
 
     def _score(self, customer_idx: np.ndarray) -> np.ndarray:
         scores = np.repeat(self.tiebreak_[None, :], len(customer_idx), axis=0)
@@ -192,3 +208,4 @@ class RepeatRecommender(Recommender):
             )
             self.customer_days_ = state["customer_days"]
             self.item_buyers_ = state["item_buyers"]
+            self._derive_timing()

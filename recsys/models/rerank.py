@@ -18,6 +18,11 @@ scores and the purchase timing kept by the buy-again model (:mod:`recsys.models.
 ``item_repeat_rate``, ``item_cycle``, ``customer_repeat_share``, ``log_customer_items``,
 ``log_customer_days``, ``log_item_buyers``
     the item's and the customer's re-buy habits and activity.
+``log_item_recent_buyers``, ``item_recent_share``
+    ``log(1 + buyers whose last purchase of the item is at most 30 days old)`` and that over
+    all its buyers: what is in season (a gift shop's Christmas stock in November);
+``customer_since``
+    days since the customer's last purchase of anything.
 
 Tuning (:mod:`recsys.evaluation.tuning`) learns it on the validation window's labels and
 keeps it only when it beats the linear blend on validation customers it was not fitted on.
@@ -43,6 +48,11 @@ DEPTH = 50
 N_TREES = 100
 MAX_DEPTH = 3
 LEARNING_RATE = 0.1
+#: Regularisation for small shops (few re-buys to learn from): each leaf holds at least this
+#: many rows, and each tree sees this share of them (stochastic gradient boosting, Friedman
+#: 2002, "Stochastic gradient boosting"; seeded, so the same rows give the same trees).
+MIN_SAMPLES_LEAF = 50
+SUBSAMPLE = 0.8
 #: Negatives kept per positive label when fitting (a seeded sample; all positives stay).
 NEGATIVES_PER_POSITIVE = 10
 #: Days since the last purchase of an item never bought (beyond any real gap).
@@ -59,6 +69,9 @@ HISTORY_FEATURES = (
     "log_customer_items",
     "log_customer_days",
     "log_item_buyers",
+    "log_item_recent_buyers",
+    "item_recent_share",
+    "customer_since",
 )
 
 
@@ -112,6 +125,11 @@ def features(
             np.log1p(repeat.customer_days_[customer_idx])[:, None], width, axis=1
         ),
         "log_item_buyers": np.log1p(repeat.item_buyers_)[safe],
+        "log_item_recent_buyers": np.log1p(repeat.item_recent_buyers_)[safe],
+        "item_recent_share": (repeat.item_recent_buyers_ / np.maximum(repeat.item_buyers_, 1.0))[
+            safe
+        ],
+        "customer_since": np.repeat(repeat.customer_since_[customer_idx][:, None], width, axis=1),
     }
     out = np.zeros((n * width, len(names)), dtype=np.float32)
     for j, name in enumerate(names):
@@ -141,7 +159,12 @@ def fit(x: np.ndarray, y: np.ndarray, names: list[str], seed: int = 0) -> dict[s
     rate = NEGATIVES_PER_POSITIVE * positive.sum() / max((~positive).sum(), 1)
     keep = positive | (np.random.default_rng(seed).random(len(y)) < rate)
     model = GradientBoostingClassifier(
-        n_estimators=N_TREES, max_depth=MAX_DEPTH, learning_rate=LEARNING_RATE, random_state=seed
+        n_estimators=N_TREES,
+        max_depth=MAX_DEPTH,
+        learning_rate=LEARNING_RATE,
+        min_samples_leaf=MIN_SAMPLES_LEAF,
+        subsample=SUBSAMPLE,
+        random_state=seed,
     ).fit(x[keep], y[keep])
     return to_json(model, names)
 

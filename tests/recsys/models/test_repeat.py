@@ -10,7 +10,7 @@ from recsys import columns as C
 from recsys.data.dataset import InteractionDataset, build_dataset
 from recsys.errors import ConfigError
 from recsys.models import make_model
-from recsys.models.repeat import REPEAT_PRIOR, RepeatRecommender
+from recsys.models.repeat import RECENT_DAYS, REPEAT_PRIOR, RepeatRecommender
 from tests.recsys.models.test_contract import random_dataset
 
 DAY0 = pd.Timestamp("2024-01-01")
@@ -169,3 +169,31 @@ def test_purchase_timing_by_hand(shop: InteractionDataset) -> None:
     expected = (2 + REPEAT_PRIOR * overall) / (3 + REPEAT_PRIOR)
     assert model.customer_repeat_share_[a] == pytest.approx(expected)
     assert model.customer_repeat_share_[b] == pytest.approx(REPEAT_PRIOR * overall / 6)
+
+
+def test_in_season_buyers_and_days_since_any_purchase_by_hand() -> None:
+    """Derived from the last purchase ages (not stored, so a loaded model has them too):
+    buyers whose last purchase of the item is at most RECENT_DAYS old, and days since each
+    customer's last purchase of anything (-1 for a customer who only viewed)."""
+    ds = _events(
+        [
+            ("a", "x", C.PURCHASE, 100),
+            ("a", "y", C.PURCHASE, 70),  # exactly 30 days old: in season
+            ("b", "y", C.PURCHASE, 69),  # 31 days old: not
+            ("b", "x", C.PURCHASE, 10),
+            ("b", "x", C.PURCHASE, 95),
+            ("c", "x", C.VIEW, 100),
+        ]
+    )
+    assert RECENT_DAYS == 30
+    model = make_model("repeat").fit(ds)
+    a, b, c = ds.customers.to_internal(["a", "b", "c"])
+    x, y = ds.items.to_internal(["x", "y"])
+    assert (model.item_recent_buyers_[x], model.item_recent_buyers_[y]) == (2.0, 1.0)
+    assert model.item_buyers_[y] == 2.0
+    since = model.customer_since_
+    assert (since[a], since[b], since[c]) == (0.0, 5.0, -1.0)
+    loaded = make_model("repeat")
+    loaded._set_state(model._get_state())
+    np.testing.assert_array_equal(loaded.item_recent_buyers_, model.item_recent_buyers_)
+    np.testing.assert_array_equal(loaded.customer_since_, model.customer_since_)
