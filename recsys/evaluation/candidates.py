@@ -117,8 +117,9 @@ def compare_candidates(
                 params[name] = {**params[name], **tuned_params}
             if tuned.components is not None:
                 params["blend"] = {"components": tuned.components}
-                if tuned.rerank_all is not None:
-                    params["blend"]["rerank_all"] = tuned.rerank_all
+                for key in ("rerank_all", "rerank_new"):
+                    if getattr(tuned, key) is not None:
+                        params["blend"][key] = getattr(tuned, key)
             notes += tuned.notes
             notes.append(
                 f"tuned on a validation window ({tuned.n_fits} fits, {tuned.n_weightings} "

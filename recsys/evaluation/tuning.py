@@ -67,6 +67,8 @@ TUNED_MODELS = ("ease", "als", "itemknn")
 COMPONENT_MODELS = ("repeat", "recent")
 #: The blend answer each protocol tunes: the component key of its weight.
 WEIGHT_KEY = {"new_items": "weight", "all_purchases": "weight_all"}
+#: The answer each protocol judges (in notes).
+ANSWER = {"new_items": "default", "all_purchases": "include_purchased"}
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ class TuningResult:
     notes: list[str] = field(default_factory=list)
     scores: dict[str, float] = field(default_factory=dict)
     rerank_all: dict[str, Any] | None = None
+    rerank_new: dict[str, Any] | None = None
 
 
 def _candidate_scores(
@@ -265,7 +268,7 @@ def tune(
         m: t.params for m, t in tuned.items() if m in TUNED_MODELS and m in names and m not in fixed
     }
     components = None
-    rerank_all = None
+    rerank_all = rerank_new = None
     n_weightings = 0
     scores: dict[str, float] = {}
     if blend:
@@ -287,20 +290,28 @@ def tune(
                 roles, window, k=k, metric=metric, budget=budget, candidates=cands
             )
             components = _components(roles, weights, tuned) if weights else None
-            # only where re-buys are common enough to judge (the protocol votes there)
-            rebuys = "all_purchases" in window.voting
-            if components and rebuys and "all_purchases" in cands and not budget.exhausted():
-                say("learning the include_purchased re-ranker")
-                rerank_all = _learn_rerank(
+            # each answer's re-ranker only where its protocol votes (enough to judge)
+            for protocol in ("all_purchases", "new_items"):
+                if not components or protocol not in window.voting or protocol not in cands:
+                    continue
+                if budget.exhausted():
+                    break
+                say(f"learning the {ANSWER[protocol]} re-ranker")
+                learnt = _learn_rerank(
                     roles,
                     weights,
-                    cands["all_purchases"],
+                    cands[protocol],
                     window,
+                    protocol=protocol,
                     k=k,
                     metric=metric,
                     notes=notes,
                     seed=seed,
                 )
+                if protocol == "all_purchases":
+                    rerank_all = learnt
+                else:
+                    rerank_new = learnt
     n_fits = sum(t.n_fits for t in tuned.values())
     if budget.stopped:
         notes.append(
@@ -322,6 +333,7 @@ def tune(
         ],
         scores=scores,
         rerank_all=rerank_all,
+        rerank_new=rerank_new,
     )
 
 
@@ -331,35 +343,45 @@ def _learn_rerank(
     candidates: tuple[np.ndarray, np.ndarray],
     window: ValidationWindow,
     *,
+    protocol: str,
     k: int,
     metric: str,
     notes: list[str],
     seed: int,
 ) -> dict[str, Any] | None:
-    """The ``include_purchased`` re-ranker (:mod:`recsys.models.rerank`) as JSON, or None.
+    """The re-ranker (:mod:`recsys.models.rerank`) of the answer ``protocol`` judges, as
+    JSON, or None.
 
     Features are those of the blend's kept components over the tuned blend's top
-    :data:`~recsys.models.rerank.DEPTH` candidates; labels the ``all_purchases`` validation
-    purchases. Fitted on the judged customers at even positions and checked on the odd ones
-    against the linear blend; shipped (refitted on all of them) only when it beats it there.
+    :data:`~recsys.models.rerank.DEPTH` candidates for that answer (after its exclusions);
+    labels the protocol's validation purchases. Fitted on the judged customers at even
+    positions and checked on the odd ones against the linear blend; shipped (refitted on all
+    of them) only when it beats it there.
     """
     repeat = roles.get("repeat")
     if not isinstance(repeat, RepeatRecommender):
         return None
-    judged = window.judged["all_purchases"]
+    judged = window.judged[protocol]
     items, scores = candidates
     names = list(roles)
-    w_all = weights.get("all_purchases", {})
+    w_all = weights.get(protocol, {})
     kept = [r for r in names if any(w.get(r, 0.0) > 0 for w in weights.values())]
-    if "repeat" not in kept:
+    if "repeat" not in kept:  # its features are buy again's purchase timing
+        notes.append(f"{ANSWER[protocol]} re-ranker not tried: the blend has no buy-again part")
         return None
     fnames = rerank.feature_names([roles[r].name for r in kept])
-    pos = _rank_positions(items, scores, tuple(w_all.get(r, 0.0) for r in names), rerank.DEPTH)
+    w = tuple(w_all.get(r, 0.0) for r in names)
+    pos = _rank_positions(items, scores, w, rerank.DEPTH)
     safe = np.maximum(pos, 0)
     cand = np.where(pos >= 0, np.take_along_axis(items, safe, axis=1), -1)
     normalised = {
         roles[r].name: np.take_along_axis(scores[names.index(r)], safe, axis=1) for r in kept
     }
+    # the blend's own score, as the blend computes it (-inf where nothing scored)
+    total = (
+        np.asarray(w, np.float32)[:, None, None] * np.where(np.isfinite(scores), scores, 0.0)
+    ).sum(axis=0)
+    normalised[rerank.BLEND] = np.take_along_axis(total, safe, axis=1) / sum(w)
     x = rerank.features(fnames, repeat, normalised, judged.customers, cand)
     n, width = cand.shape
     rel = judged.relevance.tocsr()
@@ -378,14 +400,15 @@ def _learn_rerank(
     rel_odd = rel[np.flatnonzero(odd)]
     linear = float(ranking_metrics(cand[odd][:, :k], rel_odd, k)[metric])
     learnt = float(ranking_metrics(reordered[:, :k], rel_odd, k)[metric])
+    answer = ANSWER[protocol]
     if not learnt > linear:
         notes.append(
-            f"include_purchased re-ranker not kept: {metric} {learnt:.4f} vs the linear "
+            f"{answer} re-ranker not kept: {metric} {learnt:.4f} vs the linear "
             f"blend's {linear:.4f} on half the validation customers"
         )
         return None
     notes.append(
-        f"include_purchased re-ranker kept: {metric} {learnt:.4f} vs the linear blend's "
+        f"{answer} re-ranker kept: {metric} {learnt:.4f} vs the linear blend's "
         f"{linear:.4f} on half the validation customers"
     )
     return rerank.fit(x[valid], y[valid].astype(np.int64), fnames, seed=seed)

@@ -7,9 +7,10 @@ component weights. The two answers are weighted separately: ``weight`` for the d
 popularity tie-break) and ``weight_all`` for the ``include_purchased`` answer
 (``exclude_seen=False``: items the customer re-buys rise to the top and the collaborative part
 fills the rest of the list). Training tunes both per shop on a validation window
-(:mod:`recsys.evaluation.tuning`), each on its own protocol. When tuning learnt one, the
-``include_purchased`` list's top items are then re-ordered by a tree ensemble over the
-components' scores and the purchase timing (``rerank_all``, :mod:`recsys.models.rerank`).
+(:mod:`recsys.evaluation.tuning`), each on its own protocol. When tuning learnt one, an
+answer's top items are then re-ordered by a tree ensemble over the components' scores, the
+purchase timing and what is in season (``rerank_all`` for the ``include_purchased`` answer,
+``rerank_new`` for the default one; :mod:`recsys.models.rerank`).
 """
 
 from __future__ import annotations
@@ -79,6 +80,8 @@ class BlendRecommender(Recommender):
         ``None``, or a re-ranker of the ``include_purchased`` answer as JSON
         (:func:`recsys.models.rerank.to_json`); it needs a ``repeat`` component, and is
         ignored (named in ``skipped_``) without one.
+    rerank_new:
+        The same for the default answer (bought items excluded before re-ordering).
     """
 
     name = "blend"
@@ -87,16 +90,19 @@ class BlendRecommender(Recommender):
         self,
         components: list[dict[str, Any]] | None = None,
         rerank_all: dict[str, Any] | None = None,
+        rerank_new: dict[str, Any] | None = None,
     ) -> None:
         self.components = components
         self.rerank_all = rerank_all
+        self.rerank_new = rerank_new
 
     def _resolved(self) -> list[dict[str, Any]]:
         return [dict(c) for c in (self.components or DEFAULT_COMPONENTS)]
 
     def _check_params(self) -> None:
-        if self.rerank_all is not None:
-            rerank.check(self.rerank_all)
+        for name, params in (("rerank_all", self.rerank_all), ("rerank_new", self.rerank_new)):
+            if params is not None:
+                rerank.check(params, name)
         comps = self._resolved()
         if not comps:
             raise ConfigError("blend needs at least one component")
@@ -151,8 +157,14 @@ class BlendRecommender(Recommender):
         self.used_ = np.array(used, dtype=np.int64)
         self.skipped_ = skipped
         self.weights_ = weights
-        if self.rerank_all is not None and self._repeat() is None:
-            skipped.append("the include_purchased re-ranker: no repeat component")
+        self._trees: dict[bool, rerank.Trees] = {}
+        if self._repeat() is None:
+            for params, answer in (
+                (self.rerank_all, "include_purchased"),
+                (self.rerank_new, "default"),
+            ):
+                if params is not None:
+                    skipped.append(f"the {answer} re-ranker: no repeat component")
 
     def _repeat(self) -> RepeatRecommender | None:
         """The buy-again component with its purchase timing, if the blend has one."""
@@ -203,39 +215,44 @@ class BlendRecommender(Recommender):
             total[:, ~allowed] = -np.inf
         return total
 
+    def _reranker(self, exclude_seen: bool) -> dict[str, Any] | None:
+        """The answer's re-ranker when it has one and the blend can feed it (buy again)."""
+        params = self.rerank_new if exclude_seen else self.rerank_all
+        return params if params is not None and self._repeat() is not None else None
+
     def _reranked(
-        self, customer_idx: np.ndarray, k: int, allowed: np.ndarray | None
+        self, customer_idx: np.ndarray, k: int, allowed: np.ndarray | None, exclude_seen: bool
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The ``include_purchased`` blend's top ``max(k, DEPTH)`` re-ordered by the
-        re-ranker: ``(indices, re-ranker scores, the blend's dense scores)``."""
-        repeat = self._repeat()
-        assert self.rerank_all is not None and repeat is not None
+        """The answer's blend top ``max(k, DEPTH)`` re-ordered by its re-ranker:
+        ``(indices, re-ranker scores, the blend's dense scores)``."""
+        repeat, params = self._repeat(), self._reranker(exclude_seen)
+        assert params is not None and repeat is not None
         normalised: dict[str, np.ndarray] = {}
-        total = self._blended(customer_idx, False, allowed, normalised)
+        total = self._blended(customer_idx, exclude_seen, allowed, normalised)
+        normalised[rerank.BLEND] = total / float(self.weights_[:, 0 if exclude_seen else 1].sum())
         idx, vals = topk(total, max(k, rerank.DEPTH))
         at = np.arange(len(customer_idx))[:, None]
         safe = np.maximum(idx, 0)
         x = rerank.features(
-            self.rerank_all["features"],
+            params["features"],
             repeat,
             {m: s[at, safe] for m, s in normalised.items()},
             customer_idx,
             idx,
         )
-        if getattr(self, "_trees", None) is None:
-            self._trees = rerank.compile_trees(self.rerank_all)
-        new_idx, new_vals = rerank.reorder(self.rerank_all, x, idx, vals, self._trees)
+        trees = getattr(self, "_trees", {})
+        if exclude_seen not in trees:
+            trees[exclude_seen] = rerank.compile_trees(params)
+            self._trees = trees
+        new_idx, new_vals = rerank.reorder(params, x, idx, vals, trees[exclude_seen])
         return new_idx, new_vals, total
-
-    def _uses_rerank(self, exclude_seen: bool) -> bool:
-        return not exclude_seen and self.rerank_all is not None and self._repeat() is not None
 
     def _score(self, customer_idx: np.ndarray) -> np.ndarray:
         """The ``include_purchased`` answer's scores over every item (``weight_all``; with a
         re-ranker its top items score above the rest, in the re-ranker's order)."""
-        if not self._uses_rerank(False):
+        if self._reranker(False) is None:
             return self._blended(customer_idx, False, None)
-        idx, vals, total = self._reranked(customer_idx, rerank.DEPTH, None)
+        idx, vals, total = self._reranked(customer_idx, rerank.DEPTH, None, False)
         finite = np.isfinite(vals)
         # above every blend score (min-max sums are within [0, sum of weights]), in the
         # served order (the re-ranker's ties broken by the blend, as served)
@@ -250,8 +267,8 @@ class BlendRecommender(Recommender):
     def _recommend_batch(
         self, customer_idx: np.ndarray, k: int, exclude_seen: bool, allowed: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray] | None:
-        if self._uses_rerank(exclude_seen):
-            idx, vals, _ = self._reranked(customer_idx, k, allowed)
+        if self._reranker(exclude_seen) is not None:
+            idx, vals, _ = self._reranked(customer_idx, k, allowed, exclude_seen)
             return idx[:, :k], vals[:, :k]
         return topk(self._blended(customer_idx, exclude_seen, allowed), k)
 

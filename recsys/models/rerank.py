@@ -7,6 +7,8 @@ boosting machine"; scikit-learn's :class:`~sklearn.ensemble.GradientBoostingClas
 re-orders the blend's top :data:`DEPTH` items per customer from the components' normalised
 scores and the purchase timing kept by the buy-again model (:mod:`recsys.models.repeat`):
 
+``score:blend``
+    the linear blend's own score over the sum of its weights (the order being refined);
 ``score:<model>``
     each blend component's score, min-max normalised per customer (as the blend uses it);
 ``bought``, ``history``
@@ -55,6 +57,8 @@ MIN_SAMPLES_LEAF = 50
 SUBSAMPLE = 0.8
 #: Negatives kept per positive label when fitting (a seeded sample; all positives stay).
 NEGATIVES_PER_POSITIVE = 10
+#: The key of the linear blend's own score among the scores :func:`features` reads.
+BLEND = "blend"
 #: Days since the last purchase of an item never bought (beyond any real gap).
 NEVER_DAYS = 10_000.0
 HISTORY_FEATURES = (
@@ -76,8 +80,9 @@ HISTORY_FEATURES = (
 
 
 def feature_names(models: list[str]) -> list[str]:
-    """The feature columns for blend components named ``models`` (in that order)."""
-    return [f"score:{m}" for m in models] + list(HISTORY_FEATURES)
+    """The feature columns for blend components named ``models`` (in that order), after the
+    blend's own score (``score:blend``)."""
+    return [f"score:{m}" for m in (BLEND, *models)] + list(HISTORY_FEATURES)
 
 
 def _gather(matrix: sp.csr_matrix, rows: np.ndarray, items: np.ndarray) -> np.ndarray:
@@ -96,7 +101,8 @@ def features(
     """Feature rows for each customer's candidate ``items`` (``(n, width)``, ``-1`` pads).
 
     ``repeat``: the fitted buy-again model; ``normalised``: model name -> that component's
-    normalised scores at ``items`` (a component missing here counts 0). Returns
+    normalised scores at ``items``, and :data:`BLEND` -> the blend's score over the sum of
+    its weights (a score missing here counts 0). Returns
     ``(n * width, len(names))`` ``float32`` in row-major (customer, candidate) order.
     """
     n, width = items.shape
@@ -187,15 +193,16 @@ def to_json(model: GradientBoostingClassifier, names: list[str]) -> dict[str, An
     return {"features": list(names), "trees": trees}
 
 
-def check(params: Any) -> None:
-    """Raise ``ConfigError`` unless ``params`` looks like :func:`to_json`'s output."""
+def check(params: Any, name: str = "rerank_all") -> None:
+    """Raise ``ConfigError`` (naming the parameter ``name``) unless ``params`` looks like
+    :func:`to_json`'s output."""
     ok = isinstance(params, dict) and isinstance(params.get("features"), list)
     ok = ok and isinstance(params.get("trees"), list) and bool(params["trees"])
     keys = ("feature", "threshold", "left", "right", "value")
     if not ok or not all(
         isinstance(t, dict) and all(k in t for k in keys) for t in params["trees"]
     ):
-        raise ConfigError("rerank_all must be {'features': [...], 'trees': [{...}, ...]}")
+        raise ConfigError(f"{name} must be {{'features': [...], 'trees': [{{...}}, ...]}}")
 
 
 Trees = list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]

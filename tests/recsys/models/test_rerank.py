@@ -50,8 +50,9 @@ def test_fit_refuses_a_single_class():
         rerank.fit(np.zeros((10, 2), np.float32), np.zeros(10, int), ["a", "b"])
 
 
-def _reranker(dataset) -> dict:
-    """A re-ranker fitted on made-up labels: whatever was bought recently is relevant."""
+def _reranker(dataset, label: str = "since_last") -> dict:
+    """A re-ranker fitted on made-up labels: whatever was bought recently is relevant (or,
+    with ``label="in_season"``, items with more than the median in-season buyers)."""
     blend = make_model("blend", components=COMPONENTS).fit(dataset)
     rows = np.arange(dataset.n_customers)
     idx, _ = topk(blend._blended(rows, False, None), rerank.DEPTH)
@@ -60,6 +61,9 @@ def _reranker(dataset) -> dict:
         m.name: np.take_along_axis(minmax_rows(m._score(rows)), idx, axis=1) for m in blend.models_
     }
     x = rerank.features(names, blend.models_[0], normalised, rows, idx)
+    if label == "in_season":
+        season = x[:, names.index("log_item_recent_buyers")]
+        return rerank.fit(x, (season > np.median(season)).astype(int), names)
     since = x[:, names.index("since_last")]
     return rerank.fit(x, (since < 20).astype(int), names)
 
@@ -117,3 +121,33 @@ def test_a_blend_without_buy_again_ignores_the_reranker(dataset):
 def test_malformed_reranker_is_a_config_error(dataset):
     with pytest.raises(ConfigError, match="rerank_all"):
         make_model("blend", components=COMPONENTS, rerank_all={"trees": []}).fit(dataset)
+
+
+def test_a_default_answer_reranker_reorders_only_what_may_be_served(dataset, tmp_path):
+    """``rerank_new`` re-orders the default answer's top items: bought items stay out, the
+    include_purchased answer is untouched, and the file round trip keeps it."""
+    params = json.loads(json.dumps(_reranker(dataset, "in_season")))
+    plain = make_model("blend", components=COMPONENTS).fit(dataset)
+    learnt = make_model("blend", components=COMPONENTS, rerank_new=params).fit(dataset)
+    customers = dataset.customers.to_external(np.arange(dataset.n_customers))
+    mine = learnt.recommend(customers, k=10)
+    base = plain.recommend(customers, k=10)
+    assert not mine[C.ITEM_ID].equals(base[C.ITEM_ID])  # the trees re-ordered something
+    top = plain.recommend(customers, k=rerank.DEPTH)
+    pairs = set(zip(top[C.CUSTOMER_ID], top[C.ITEM_ID], strict=True))
+    assert set(zip(mine[C.CUSTOMER_ID], mine[C.ITEM_ID], strict=True)) <= pairs
+    bought = learnt.models_[0].last_age_
+    rows = dataset.customers.to_internal(mine[C.CUSTOMER_ID])
+    cols = dataset.items.to_internal(mine[C.ITEM_ID])
+    assert not np.asarray(bought[rows, cols]).any()  # nothing the customer bought
+    pd.testing.assert_frame_equal(
+        learnt.recommend(customers, k=10, exclude_seen=False),
+        plain.recommend(customers, k=10, exclude_seen=False),
+    )
+    again = load_model(learnt.save(tmp_path / "blend.npz"))
+    pd.testing.assert_frame_equal(again.recommend(customers, k=10), mine)
+
+
+def test_malformed_default_answer_reranker_is_named(dataset):
+    with pytest.raises(ConfigError, match="rerank_new must be"):
+        make_model("blend", components=COMPONENTS, rerank_new={"features": []}).fit(dataset)
