@@ -118,12 +118,14 @@ def similar_source(model: Recommender, dataset: InteractionDataset) -> Recommend
 
 
 def buy_again(model: Recommender, dataset: InteractionDataset, n: int) -> pd.DataFrame:
-    """Each customer's previously purchased items, ranked by the model with repeats allowed.
+    """Every item each customer bought (net purchases > 0), ranked: first those the model,
+    with repeats allowed, ranks in its top ``3n``, in its order; then the rest by item id
+    (scored as the customer's lowest ranked score).
 
-    Serving treats these as "already bought" (filtered from web lists unless a re-buy is
-    asked for), so only items with net purchases > 0 belong here. The model ranks a wider
-    list (3n) and the purchased items among it are kept. Columns ``customer_id, rank,
-    item_id, score``; at most ``n`` rows per customer.
+    Serving treats this list as "already bought" (filtered from every list of the default
+    answer, fallbacks and live answers included), so it holds *all* of them: a customer with
+    hundreds of purchases must not be offered the 51st again. Columns ``customer_id, rank,
+    item_id, score``.
     """
     return bought_lists(model, dataset.purchase_counts(), n)
 
@@ -162,14 +164,20 @@ def bought_lists(
     parts = []
     for start in range(0, max(len(who), 1), step):
         ranked_frame = model.recommend(who[start : start + step], k=3 * n, exclude_seen=False)
-        again = ranked_frame.merge(pairs, on=[C.CUSTOMER_ID, C.ITEM_ID], how="inner")
-        again = again.sort_values([C.CUSTOMER_ID, C.RANK], kind="stable")
-        again[C.RANK] = (again.groupby(C.CUSTOMER_ID).cumcount() + 1).astype(np.int32)
-        parts.append(again[again[C.RANK] <= n])
-    if len(parts) == 1:
-        return parts[0].reset_index(drop=True)
-    out = pd.concat(parts, ignore_index=True)
-    return out.sort_values([C.CUSTOMER_ID, C.RANK], kind="stable", ignore_index=True)
+        parts.append(ranked_frame.merge(pairs, on=[C.CUSTOMER_ID, C.ITEM_ID]))
+    listed = pd.concat(parts, ignore_index=True)
+    rest = pairs.merge(listed[[C.CUSTOMER_ID, C.ITEM_ID]], how="left", indicator=True)
+    rest = rest[rest["_merge"] == "left_only"]
+    if len(rest):
+        rest = rest.sort_values([C.CUSTOMER_ID, C.ITEM_ID])
+        lowest = listed.groupby(C.CUSTOMER_ID)[C.SCORE].min()
+        rest[C.SCORE] = rest[C.CUSTOMER_ID].map(lowest).fillna(0.0).astype(listed[C.SCORE].dtype)
+        # after every item the model ranked (ranks <= 3n), by item id (shards know no counts)
+        rest[C.RANK] = (3 * n + 1 + rest.groupby(C.CUSTOMER_ID).cumcount()).astype(np.int32)
+        listed = pd.concat([listed, rest[listed.columns]], ignore_index=True)
+    out = listed.sort_values([C.CUSTOMER_ID, C.RANK], ignore_index=True)
+    out[C.RANK] = (out.groupby(C.CUSTOMER_ID).cumcount() + 1).astype(np.int32)
+    return out
 
 
 def popular_list(dataset: InteractionDataset, n: int) -> pd.DataFrame:

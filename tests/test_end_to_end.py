@@ -158,3 +158,30 @@ def test_segments_travel_from_training_to_the_api(bundles, redis_url, namespace,
     assert [i["source"] for i in body["items"]] == ["segment"] * 3
     assert {i["item_id"] for i in body["items"]} <= set(segment_items["item_id"])
     capsys.readouterr()
+
+
+def test_no_default_answer_offers_a_bought_item_however_long(
+    bundles, shop_dir, redis_url, namespace
+):
+    """Customers who bought more items than a list holds (top_n 20) asked for long lists: the
+    personal list runs out and segment/popular items fill the rest, none of them bought."""
+    first, _ = bundles
+    cli = ["--redis", redis_url, "--namespace", namespace]
+    assert main(["publish", str(first.bundle_dir), *cli, "--quiet"]) == 0
+    ev = pd.read_parquet(shop_dir / "events.parquet")
+    key = ["customer_id", "item_id"]
+    bought = ev[ev["event_type"] == "purchase"][key].drop_duplicates()
+    returned = ev[ev["event_type"] == "return"][key].drop_duplicates()
+    kept = bought.merge(returned, on=key, how="left", indicator=True)
+    kept = kept[kept["_merge"] == "left_only"]
+    per_customer = kept.groupby("customer_id")["item_id"].apply(set)
+    heavy = per_customer[per_customer.map(len) > 20].sort_index().head(10)
+    assert len(heavy) >= 2
+    settings = Settings(redis_url=redis_url, namespace=namespace, version_cache_seconds=0)
+    with TestClient(create_app(settings)) as api:
+        for cid, items in heavy.items():
+            r = api.get(f"/v1/customers/{cid}/recommendations", params={"k": 100})
+            assert r.status_code == 200, r.text
+            served = {i["item_id"] for i in r.json()["items"]}
+            assert len(served) > 20  # fallbacks were used
+            assert not served & items, (cid, sorted(served & items))

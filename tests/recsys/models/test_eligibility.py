@@ -5,6 +5,7 @@ import pandas as pd
 
 from recsys import columns as C
 from recsys.data.dataset import build_dataset
+from recsys.models import make_model
 from recsys.models.eligibility import bought_matrix, servable_items
 
 
@@ -31,6 +32,31 @@ def test_bought_means_more_purchases_than_returns_of_the_configured_types():
         ("b", "x"),
         ("b", "z"),
     }
+
+
+def test_a_partial_return_keeps_the_item_bought():
+    """Online Retail's customer 12949 bought 24 of item 37370 and returned 2: still bought.
+    Quantities decide whether anything is left; events still count the purchases."""
+    rows = [
+        ("a", "x", C.PURCHASE, 24.0), ("a", "x", C.RETURN, 2.0),  # 22 kept
+        ("a", "y", C.PURCHASE, 3.0), ("a", "y", C.RETURN, 3.0),  # all back
+        ("a", "z", C.PURCHASE, 1.0), ("a", "z", C.PURCHASE, 1.0), ("a", "z", C.RETURN, 2.0),
+        ("b", "x", C.PURCHASE, 1.0), ("b", "x", C.PURCHASE, 5.0), ("b", "x", C.RETURN, 1.0),
+    ]  # fmt: skip
+    events = pd.DataFrame(rows, columns=[C.CUSTOMER_ID, C.ITEM_ID, C.EVENT_TYPE, C.QUANTITY])
+    events[C.TIMESTAMP] = pd.Timestamp("2024-01-01")
+    ds = build_dataset(events)
+    counts = ds.purchase_counts().toarray()
+    a, b = ds.customers.to_internal(["a", "b"])
+    x, y, z = ds.items.to_internal(["x", "y", "z"])
+    assert (counts[a, x], counts[a, y], counts[a, z], counts[b, x]) == (1.0, 0.0, 0.0, 1.0)
+    bought = bought_matrix(ds).toarray()
+    assert (bought[a, x], bought[a, y], bought[a, z], bought[b, x]) == (1.0, 0.0, 0.0, 1.0)
+    # the default answer never offers it back, whatever the model
+    for name in ("popular", "repeat", "als"):
+        recs = make_model(name).fit(ds).recommend(["a"], k=10)
+        assert "x" not in set(recs[C.ITEM_ID]), name
+        assert "y" in set(recs[C.ITEM_ID]) and "z" in set(recs[C.ITEM_ID]), name
 
 
 def test_servable_items_are_the_in_stock_ones_or_all():
