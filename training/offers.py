@@ -66,6 +66,20 @@ def offer_bundle_tables(
     )
 
 
+def bundle_as_of(manifest: Mapping[str, Any]) -> pd.Timestamp | None:
+    """The date a bundle's data ends ("now" for it): its offers' ``as_of`` when training
+    allocated some, else its customer summary's ``as_of``; None when it has neither."""
+    offers = manifest.get("offers") or {}
+    params = (manifest.get("segments") or {}).get("params") or {}
+    for value in (offers.get("as_of"), params.get("as_of")):
+        if value:
+            try:
+                return pd.Timestamp(value)
+            except (TypeError, ValueError):
+                continue
+    return None
+
+
 def run_offers(
     bundle_dir: str | Path,
     catalog_path: str | Path,
@@ -75,7 +89,13 @@ def run_offers(
     contacts_path: str | Path | None = None,
     config: Any = None,
 ) -> OfferArtifacts:
-    """Allocate offers over an existing bundle and write the offer tables into it."""
+    """Allocate offers over an existing bundle and write the offer tables into it.
+
+    The allocation date is ``config``'s ``as_of`` when set, else the bundle's own "now" (the
+    date its training allocated offers for, else its customer summary's date), as ``recsys
+    train`` allocates at the end of the data, not at the wall clock. The bundle's files are
+    replaced one by one atomically, so a failure leaves the old ones readable.
+    """
     bundle = Bundle.open(bundle_dir)
     tables = {"recommendations": bundle.recommendations(), "items": bundle.items()}
     segments = bundle.segments()
@@ -95,6 +115,7 @@ def run_offers(
         redemptions=redemptions,
         contacts=contacts,
         rejects_dir=bundle.path,
+        as_of=bundle_as_of(bundle.manifest),
     )
     manifest = {**bundle.manifest, "offers": artifacts.manifest}
     write_bundle_tables(bundle.path, manifest, **artifacts.tables)

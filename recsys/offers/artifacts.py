@@ -40,7 +40,7 @@ from recsys.customers.segments import slug
 from recsys.errors import DataError
 from recsys.offers.allocation import Allocation, allocate
 from recsys.offers.arbitration import budgets_of, channels_of, expected_value, offers_table
-from recsys.offers.catalog import CHANNELS, Catalog
+from recsys.offers.catalog import CHANNELS, Catalog, Offer
 from recsys.offers.eligibility import eligible_pairs, unmatched_values
 from recsys.offers.policy import ContactPolicy
 from recsys.offers.prior import prior_uplift
@@ -297,11 +297,29 @@ def offer_tables(
         "method": allocation.method,
         "objective": allocation.objective,
         "lp_bound": allocation.lp_bound,
-        "gap": allocation.gap,
+        # JSON has no NaN: an undefined gap (nothing to allocate) is null
+        "gap": allocation.gap if np.isfinite(allocation.gap) else None,
         "policy": policy.model_dump(),
-        "warnings": unmatched_values(catalog, frame),
+        "warnings": unmatched_values(catalog, frame) + _none_active(catalog, active_offers, when),
     }
     return OfferArtifacts(out, manifest, allocation)
+
+
+def _none_active(catalog: Catalog, active: tuple[Offer, ...], when: pd.Timestamp) -> list[str]:
+    """A warning when the catalog has offers but none runs on ``when`` (a wrong date)."""
+    if active or not len(catalog):
+        return []
+    starts = [o.start for o in catalog.offers if o.start is not None]
+    ends = [o.end for o in catalog.offers if o.end is not None]
+    span = ""
+    if starts or ends:
+        first = min(starts).date() if starts else "open"
+        last = max(ends).date() if ends else "open"
+        span = f" (they run between {first} and {last})"
+    return [
+        f"none of the {len(catalog)} offers is active on {when.date()}{span}: "
+        "check the allocation date (--as-of)"
+    ]
 
 
 def _audiences(chosen: pd.DataFrame) -> pd.DataFrame:

@@ -8,6 +8,10 @@ columns each table must have; :func:`write_bundle_tables` writes one from DataFr
 from __future__ import annotations
 
 import json
+import math
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -216,11 +220,37 @@ def write_bundle_tables(path: str | Path, manifest: dict[str, Any], **tables: pd
         raise ValueError(f"unknown bundle table(s) {unknown}; expected names from {list(TABLES)}")
     root = Path(path)
     root.mkdir(parents=True, exist_ok=True)
-    (root / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, default=str) + "\n")
     for table, frame in tables.items():
         # Large dictionary pages keep id columns dictionary-encoded (no fallback to plain
         # strings past 1 MB of distinct ids), which makes publishing read them ~4x faster.
-        frame.to_parquet(
-            root / TABLES[table], index=False, dictionary_pagesize_limit=DICTIONARY_PAGE_LIMIT
-        )
+        with _replacing(root / TABLES[table]) as tmp:
+            frame.to_parquet(tmp, index=False, dictionary_pagesize_limit=DICTIONARY_PAGE_LIMIT)
+    # Last, so a bundle whose tables failed keeps its old manifest. JSON has no NaN or
+    # infinity: such a value (an undefined ratio) is written as null.
+    text = json.dumps(_json_safe(manifest), indent=2, default=str, allow_nan=False) + "\n"
+    with _replacing(root / MANIFEST_FILE) as tmp:
+        tmp.write_text(text)
     return root
+
+
+@contextmanager
+def _replacing(target: Path) -> Iterator[Path]:
+    """A temporary path beside ``target`` that replaces it atomically once written (and is
+    removed if writing fails): readers see the old file or the new one, never half of one."""
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with every non-finite float (NaN, infinity) replaced by None, recursively."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
