@@ -109,7 +109,7 @@ class Segments:
                 "unknown_customer",
                 f"customer {customer_id!r} has no segment profile in model version {version}",
             )
-        return version, (record.text.get("seg") if record else None), profile
+        return version, record.text.get("seg") if record is not None else None, profile
 
     def _check_segment(self, version: str, manifest: dict[str, Any], segment: str) -> None:
         known = {s.get("segment") for s in self._summaries(manifest) if isinstance(s, dict)}

@@ -185,3 +185,28 @@ def test_no_default_answer_offers_a_bought_item_however_long(
             served = {i["item_id"] for i in r.json()["items"]}
             assert len(served) > 20  # fallbacks were used
             assert not served & items, (cid, sorted(served & items))
+
+
+def test_a_customer_with_no_list_still_has_a_segment(tmp_path, redis_url, namespace, capsys):
+    """``../shared/cases/empty-row-customer``: Z bought P2 and returned it, so Z has no
+    personal list, only a segment and a profile. GET /segment must name the segment (it
+    said null) and the recommendations come from it."""
+    from tests.training.test_cli_errors import CASE
+
+    events = tmp_path / "minimal.csv"
+    events.write_text(CASE)
+    code = main(["train", "--quiet", "--no-eval", "--events", str(events), "--out", str(tmp_path)])
+    assert code == 0, capsys.readouterr().err
+    bundle = capsys.readouterr().out.strip()
+    cli = ["--redis", redis_url, "--namespace", namespace, "--quiet"]
+    assert main(["publish", bundle, *cli]) == 0
+    settings = Settings(redis_url=redis_url, namespace=namespace, version_cache_seconds=0)
+    with TestClient(create_app(settings)) as api:
+        body = api.get("/v1/customers/Z/segment").json()
+        assert body["segment"] == "rfm:new-customers"
+        assert body["profile"]["rfm_segment"] == "New Customers"
+        recs = api.get("/v1/customers/Z/recommendations").json()
+        assert recs["source"] == "segment"
+        members = api.get("/v1/segments/rfm:new-customers/customers").json()
+        assert "Z" in {c["customer_id"] for c in members["customers"]}
+    capsys.readouterr()

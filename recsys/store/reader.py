@@ -112,6 +112,11 @@ class CustomerRecord(Mapping[str, list[Scored]]):
     def __len__(self) -> int:
         return len(self._lists)
 
+    def __bool__(self) -> bool:
+        """A record is there even with no ranked list (a customer with only a segment and a
+        profile): ``if record`` must not read as "no record"."""
+        return True
+
     def __contains__(self, field: object) -> bool:
         return field in self._lists
 
