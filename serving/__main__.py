@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import uvicorn
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from recsys.cli_options import (
     AccessLog,
@@ -73,6 +74,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         os.environ["RECSYS_NAMESPACE"] = args.namespace
     try:
         Settings()  # fail here, in one line, rather than in every worker's traceback
+    except SettingsError as exc:  # a value that is not even JSON (RECSYS_API_KEYS='{bad')
+        cause = f": {exc.__cause__}" if exc.__cause__ else ""
+        print(f"error: invalid settings: {exc}{cause}", file=sys.stderr)
+        raise SystemExit(2) from None
     except ValidationError as exc:
         problems = "; ".join(
             f"RECSYS_{'_'.join(map(str, e['loc'])).upper() or 'SETTINGS'}: {e['msg']}"

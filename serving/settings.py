@@ -15,6 +15,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from recsys.errors import ConfigError
+from recsys.store.connection import check_redis_url
 from recsys.store.keys import check_namespace
 
 Scope = Literal["site", "marketing", "events"]
@@ -91,6 +92,14 @@ class Settings(BaseSettings):
                 return orjson.loads(text)
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        try:
+            return None if value is None else check_redis_url(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
 
     @field_validator("namespace")
     @classmethod

@@ -76,6 +76,23 @@ class ClusterURL:
         return out
 
 
+#: URL schemes redis-py reads (besides the cluster ones).
+SCHEMES: Final = ("redis", "rediss", "unix")
+
+
+def check_redis_url(url: str) -> str:
+    """``url`` when its scheme is one Redis is reached by (``redis://``, ``rediss://``,
+    ``unix://``, ``redis+cluster://``, ``rediss+cluster://``); else ``ConfigError`` naming
+    the URL (password hidden): a mistyped URL is a setting to fix, not an outage."""
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in SCHEMES + CLUSTER_SCHEMES:
+        allowed = ", ".join(f"{s}://" for s in SCHEMES + CLUSTER_SCHEMES)
+        raise ConfigError(
+            f"invalid Redis URL {redact_url(url)}: the scheme must be one of {allowed}"
+        )
+    return url
+
+
 def is_cluster_url(url: str) -> bool:
     """Whether ``url`` names Redis Cluster startup nodes (``redis+cluster://...``)."""
     return urlsplit(url).scheme.lower() in CLUSTER_SCHEMES
@@ -152,7 +169,7 @@ def connect(url: str | None = None, **kwargs: object) -> redis.Redis:
     command methods; it is typed as ``redis.Redis`` for the callers' sake): creating it reads
     the slot map from the first reachable startup node. ConfigError for a malformed URL.
     """
-    resolved = resolve_redis_url(url)
+    resolved = check_redis_url(resolve_redis_url(url))
     try:
         if is_cluster_url(resolved):
             conf = parse_cluster_url(resolved)
@@ -174,7 +191,7 @@ def connect_async(url: str | None = None, **kwargs: object) -> redis.asyncio.Red
     For a ``redis+cluster://`` URL this is a ``redis.asyncio.cluster.RedisCluster`` (typed as
     ``redis.asyncio.Redis``): await :func:`initialize_async` on it before its first command.
     """
-    resolved = resolve_redis_url(url)
+    resolved = check_redis_url(resolve_redis_url(url))
     try:
         if is_cluster_url(resolved):
             conf = parse_cluster_url(resolved)

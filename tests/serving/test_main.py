@@ -55,6 +55,35 @@ def test_invalid_settings_stop_before_serving() -> None:
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("RECSYS_API_KEYS", "{bad", "api_keys"),
+        ("RECSYS_REDIS_URL", "foo://x", "invalid Redis URL foo://x: the scheme must be one of"),
+    ],
+)
+def test_settings_that_do_not_parse_are_one_line_too(name: str, value: str, expected: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "serving", "--port", "1"],
+        env={**os.environ, name: value},
+        capture_output=True,
+        timeout=60,
+    )
+    err = done.stderr.decode()
+    assert done.returncode == 2, err
+    assert expected in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_mistyped_redis_url_is_a_setting_for_the_cli_too(capsys, monkeypatch) -> None:
+    from training.cli import main
+
+    monkeypatch.setenv("RECSYS_REDIS_URL", "foo://x")
+    assert main(["versions"]) == 2  # a configuration error, not a store outage (4)
+    err = capsys.readouterr().err
+    assert "invalid Redis URL foo://x" in err and len(err.strip().splitlines()) == 1
+
+
 def test_empty_environment_values_mean_defaults(monkeypatch):
     from serving.settings import Settings
 
