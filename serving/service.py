@@ -330,7 +330,8 @@ class Service:
         exclude: frozenset[str] = frozenset(),
     ) -> Answer:
         """Items similar to ``item_id``, topped up with popular items of its category (or of
-        the requested ``category``); never the item itself nor ``exclude``.
+        the requested ``category``; every popular item for an item without a category); never
+        the item itself nor ``exclude``.
 
         Raises ApiError 404 for an item the version's catalog does not know, 422 for a
         category it does not have.
@@ -353,10 +354,11 @@ class Service:
                 self.record_failure(endpoint, exc)
                 ctx = self._fallback(endpoint)
         snap = ctx.snapshot
-        rungs = [
-            Rung("similar", similar),
-            Rung("popular", snap.popular_in(category or snap.view.category_of(item_id))),
-        ]
+        # an item with no category (a catalog without any) tops up from the global list, so
+        # with no similar list (or Redis down) it still gets an answer
+        within = category or snap.view.category_of(item_id)
+        popular = snap.popular_in(within) if within is not None else snap.global_popular
+        rungs = [Rung("similar", similar), Rung("popular", popular)]
         filters = Filters(exclude | {item_id}, category)
         source, items = pick(rungs, k, snap.view, filters)
         return self._answer(endpoint, ctx, source, items)

@@ -7,6 +7,7 @@ up here.
 
 import json
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -187,19 +188,26 @@ def test_no_default_answer_offers_a_bought_item_however_long(
             assert not served & items, (cid, sorted(served & items))
 
 
-def test_a_customer_with_no_list_still_has_a_segment(tmp_path, redis_url, namespace, capsys):
-    """``../shared/cases/empty-row-customer``: Z bought P2 and returned it, so Z has no
-    personal list, only a segment and a profile. GET /segment must name the segment (it
-    said null) and the recommendations come from it."""
+@pytest.fixture(scope="module")
+def case_bundle(tmp_path_factory) -> str:
+    """``../shared/cases/empty-row-customer`` trained with ``--no-eval`` (no items file, so
+    no categories): Z bought P2 and returned it."""
     from tests.training.test_cli_errors import CASE
 
-    events = tmp_path / "minimal.csv"
+    out = tmp_path_factory.mktemp("case")
+    events = out / "minimal.csv"
     events.write_text(CASE)
-    code = main(["train", "--quiet", "--no-eval", "--events", str(events), "--out", str(tmp_path)])
-    assert code == 0, capsys.readouterr().err
-    bundle = capsys.readouterr().out.strip()
+    bundle = run_training(
+        TrainOptions(events=events, out_dir=out, skip_evaluation=True), config=Config()
+    )
+    return str(bundle.bundle_dir)
+
+
+def test_a_customer_with_no_list_still_has_a_segment(case_bundle, redis_url, namespace):
+    """Z has no personal list, only a segment and a profile: GET /segment must name the
+    segment (it said null) and the recommendations come from it."""
     cli = ["--redis", redis_url, "--namespace", namespace, "--quiet"]
-    assert main(["publish", bundle, *cli]) == 0
+    assert main(["publish", case_bundle, *cli]) == 0
     settings = Settings(redis_url=redis_url, namespace=namespace, version_cache_seconds=0)
     with TestClient(create_app(settings)) as api:
         body = api.get("/v1/customers/Z/segment").json()
@@ -209,4 +217,28 @@ def test_a_customer_with_no_list_still_has_a_segment(tmp_path, redis_url, namesp
         assert recs["source"] == "segment"
         members = api.get("/v1/segments/rfm:new-customers/customers").json()
         assert "Z" in {c["customer_id"] for c in members["customers"]}
-    capsys.readouterr()
+
+
+def test_an_item_without_category_or_similar_list_gets_popular_items(
+    case_bundle, redis_url, namespace
+):
+    """A catalog without categories: an item whose similar list is missing (as when Redis
+    is down) is topped up from the global popular list, not answered empty."""
+    import redis
+
+    from recsys.store import keys as K
+
+    cli = ["--redis", redis_url, "--namespace", namespace, "--quiet"]
+    assert main(["publish", case_bundle, *cli]) == 0
+    version = json.loads((Path(case_bundle) / "manifest.json").read_text())["version"]
+    redis.Redis.from_url(redis_url).delete(K.item_key(namespace, version, "P4"))
+    settings = Settings(redis_url=redis_url, namespace=namespace, version_cache_seconds=0)
+    with TestClient(create_app(settings)) as api:
+        body = api.get("/v1/items/P4/similar", params={"k": 3}).json()
+        assert body["source"] == "popular"
+        assert [i["item_id"] for i in body["items"]] and "P4" not in ids_of(body)
+        assert len(body["items"]) == 3
+
+
+def ids_of(body: dict) -> list[str]:
+    return [i["item_id"] for i in body["items"]]
