@@ -88,6 +88,7 @@ class SessionIn(BaseModel):
     item_ids: list[str]
     k: int
     session_id: str | None
+    exclude: list[str]
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,14 @@ def request_models(settings: Settings) -> RequestModels:
         session_id=(
             ExternalId | None,
             Field(None, description="The visitor's session id, as its events carry it."),
+        ),
+        exclude=(
+            list[ExternalId],
+            Field(
+                default_factory=list,
+                max_length=settings.max_ids,
+                description=f"Item ids that must not appear (at most {settings.max_ids}).",
+            ),
         ),
     )
     return RequestModels(recommendations, similar, session)

@@ -364,20 +364,26 @@ class Service:
         return self._answer(endpoint, ctx, source, items)
 
     async def session(
-        self, item_ids: Sequence[str], k: int, session_id: str | None = None
+        self,
+        item_ids: Sequence[str],
+        k: int,
+        session_id: str | None = None,
+        exclude: frozenset[str] = frozenset(),
     ) -> Answer:
         """Suggestions for an anonymous session: the blended similar lists of its items.
 
         With a ``session_id`` whose events were posted, its live state adds a ``realtime``
         rung (its newest recent items folded in, alternated with the ``similar`` one when
         ``item_ids`` are given too) and its bought items are left out. The session's own
-        items (given or recent) never appear; unknown ids are ignored; popular items top up.
+        items (given or recent) and ``exclude`` never appear; unknown ids are ignored; popular
+        items top up.
         """
         endpoint = "session"
         ctx = await self.context(endpoint, session=session_id)
         normal = ctx.snapshot.data.normal_id
         if not normal.identity:
             item_ids = [normal(i) for i in item_ids]
+            exclude = frozenset(normal(i) for i in exclude)
         known = [i for i in dict.fromkeys(item_ids) if i in ctx.snapshot.view]
         lists: list[list[tuple[str, float]] | None] = []
         state: LiveState | None = None
@@ -395,7 +401,7 @@ class Service:
                 lists = []
         snap = ctx.snapshot
         similar = Rung("similar", blend([lst for lst in lists if lst]))
-        exclude = frozenset(item_ids)
+        exclude = exclude | frozenset(item_ids)
         if state is not None:
             exclude |= state.bought | {item_id for item_id, _, _ in state.recent}
             live = Rung("realtime", await self._fold_in(ctx, state, skip=frozenset(known)))

@@ -59,13 +59,13 @@ def router(settings: Settings, models: RequestModels) -> APIRouter:
         """Suggestions for an anonymous visitor or cart from the items they touched.
 
         Combines the similar-items lists of ``item_ids`` (summed scores), never returns those
-        items or out-of-stock ones, ignores unknown ids, and tops up from popular items. With
-        a ``session_id`` whose events were posted (``POST /v1/events``), its recent views,
-        clicks and carts are folded in as well (``source: realtime``) and its purchases left
-        out, within seconds of the events.
+        items, ``exclude`` or out-of-stock ones, ignores unknown ids, and tops up from popular
+        items. With a ``session_id`` whose events were posted (``POST /v1/events``), its
+        recent views, clicks and carts are folded in as well (``source: realtime``) and its
+        purchases left out, within seconds of the events.
         """
         b: SessionIn = body
-        answer = await service.session(b.item_ids, b.k, b.session_id)
+        answer = await service.session(b.item_ids, b.k, b.session_id, frozenset(b.exclude))
         return answer_response(request, answer)
 
     return api

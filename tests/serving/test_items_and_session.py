@@ -67,6 +67,15 @@ def test_session_blends_similar_lists_and_excludes_its_items(api: TestClient) ->
     assert body["items"][0]["score"] == 1.25
 
 
+def test_session_honours_exclude_in_its_body(api: TestClient) -> None:
+    body = {"item_ids": ["i04", "i06"], "k": 5, "exclude": ["i11", "i01", "unknown-id"]}
+    r = api.post(SESSION, json=body)
+    assert r.status_code == 200, r.text
+    assert ids(r.json()) == ["i05", "i02", "i07", "i08", "i10"]  # popular, minus exclude
+    too_many = {"item_ids": ["i04"], "exclude": [f"x{i}" for i in range(101)]}
+    assert_error(api.post(SESSION, json=too_many), 422, "invalid_parameter")
+
+
 def test_session_ignores_unknown_items_and_falls_back_to_popular(api: TestClient) -> None:
     body = api.post(SESSION, json={"item_ids": ["new-item", "i08"], "k": 3}).json()
     assert body["source"] == "popular"
