@@ -19,18 +19,19 @@ as duplicates.
 # No ``from __future__ import annotations``: FastAPI reads the endpoint's annotations.
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 import redis.asyncio
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from starlette.responses import Response
 
 from recsys.events import MAX_BATCH, EventsConfig, validate_batch
+from recsys.events.schema import Event
 from recsys.realtime.offers import suppress_seconds
 from recsys.store import connect_async
 from recsys.store.events import append_events
@@ -41,6 +42,8 @@ from serving.schemas import ErrorOut
 from serving.settings import Settings
 
 logger = logging.getLogger("serving")
+#: The JSON Schema of one event, as pydantic writes it for :class:`Event` (self-contained).
+EVENT_SCHEMA = Event.model_json_schema()
 
 
 class EventsIn(BaseModel):
@@ -50,7 +53,9 @@ class EventsIn(BaseModel):
     and for impressions ``model_version``, ``rung``, ``experiment``, ``arm``, ``position``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    events: list[Any] = Field(
+    # Each item is read on its own (a bad event is refused alone, the others accepted), so it
+    # is typed Any for validation; the document still shows the Event schema.
+    events: list[Annotated[Any, WithJsonSchema(EVENT_SCHEMA)]] = Field(
         min_length=1,
         max_length=MAX_BATCH,
         description=f"1 to {MAX_BATCH} events, each validated on its own.",

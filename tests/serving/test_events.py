@@ -97,6 +97,15 @@ def test_events_are_in_the_stream_when_the_202_is_sent_and_not_when_redis_fails(
     assert not redis_client.exists(K.event_seen_key(namespace, "x0"))
 
 
+def test_the_openapi_document_shows_the_event_schema(api: TestClient):
+    doc = api.get("/openapi.json").json()
+    item = doc["components"]["schemas"]["EventsIn"]["properties"]["events"]["items"]
+    assert {"event_id", "event_type", "customer_id", "item_ids", "value"} <= set(item["properties"])
+    assert "purchase" in item["properties"]["event_type"]["enum"]
+    assert item["required"] == ["event_id", "event_type"]
+    assert item["additionalProperties"] is False
+
+
 def test_a_malformed_body_as_a_whole_is_a_422(api: TestClient):
     for body in (
         {},
