@@ -218,6 +218,13 @@ def _segments(
     except (DataError, ModelFitError) as exc:
         notes.append(f"customer segments skipped: {exc}")
         return {}, {}
+    for model, name in (("bgnbd", "BG/NBD"), ("gamma_gamma", "Gamma-Gamma")):
+        fit = result.params.get(model) or {}
+        if fit.get("fallback"):
+            notes.append(
+                f"customer value: {name} not used ({fit.get('error') or 'not converged'}); "
+                f"{fit['fallback']} instead"
+            )
     tables = segment_tables(result.frame)
     tables["popular"] = segment_popular(
         events, result.frame, options.artifacts.popular_n, half_life_days=30.0

@@ -110,3 +110,21 @@ def test_bgnbd_failure_falls_back_without_nan(shop: Shop, monkeypatch) -> None:
     assert res.params["bgnbd"]["r"] is None and not res.params["bgnbd"]["converged"]
     assert not res.frame.isna().any().any()
     assert res.params["churn"]["chosen"] == "empirical"
+
+
+def test_too_few_customers_are_not_fitted_and_the_params_say_why(shop: Shop) -> None:
+    """Six customers gave BG/NBD 277 expected orders for a one-order customer: below
+    MIN_MODEL_CUSTOMERS neither model is fitted, the empirical estimates stand in."""
+    ev = shop.events
+    buyers = sorted(ev.loc[ev["event_type"] == "purchase", "customer_id"].unique())
+    few = buyers[: S.MIN_MODEL_CUSTOMERS - 1]
+    res = S.build_segments(ev[ev["customer_id"].isin(few)])
+    assert len(res.frame) == S.MIN_MODEL_CUSTOMERS - 1
+    for model in ("bgnbd", "gamma_gamma"):
+        assert res.params[model]["fallback"] and not res.params[model]["converged"]
+        assert f"needs at least {S.MIN_MODEL_CUSTOMERS}" in res.params[model]["error"]
+    assert not res.frame.isna().any().any()
+    assert res.frame["p_alive"].between(0, 1).all()
+    fitted = S.build_segments(ev[ev["customer_id"].isin(buyers[: S.MIN_MODEL_CUSTOMERS])])
+    assert len(fitted.frame) == S.MIN_MODEL_CUSTOMERS
+    assert "needs at least" not in str(fitted.params["bgnbd"].get("error"))
