@@ -27,14 +27,14 @@ Events = Annotated[
 Items = Annotated[Path | None, typer.Option("--items", help="Items file.")]
 Models = Annotated[str | None, typer.Option("--models", help="Model names (comma-separated).")]
 K = Annotated[
-    int | None, typer.Option("--k", min=1, max=1000, help="List length judged [default: 10].")
+    int | None, typer.Option("--k", min=1, max=1000, help="List length judged (default 10).")
 ]
 TestDays = Annotated[
     int | None,
     typer.Option(
         "--test-days",
         min=1,
-        help="Hold out the last N days [default: a fifth of the span, at most 30].",
+        help="Hold out the last N days (default: a fifth of the span, at most 30).",
     ),
 ]
 Cutoff = Annotated[

@@ -40,10 +40,10 @@ def generate(
     ] = "retail",
     customers: int = 2000,
     items: Annotated[
-        int | None, typer.Option(help="Catalogue size [default: 500, 5000, 2000 by kind].")
+        int | None, typer.Option(help="Catalogue size (default 500, 5000, 2000 by kind).")
     ] = None,
     days: Annotated[
-        int | None, typer.Option(help="Period in days [default: 180, 14, 365 by kind].")
+        int | None, typer.Option(help="Period in days (default 180, 14, 365 by kind).")
     ] = None,
     seed: int = 0,
     quiet: Quiet = False,
@@ -222,7 +222,7 @@ def score(
     ] = None,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Shard directory [default: .shards-<version> beside BUNDLE]."),
+        typer.Option("--out", help="Shard directory (default .shards-<version> beside BUNDLE)."),
     ] = None,
     threads: Annotated[
         int, typer.Option("--threads", min=1, help="BLAS and top-k threads of this process.")
