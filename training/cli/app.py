@@ -42,7 +42,7 @@ Cutoff = Annotated[
 ]
 Metric = Annotated[
     str | None,
-    typer.Option("--metric", help=f"What 'best' means: one of {', '.join(METRICS)} [ndcg]."),
+    typer.Option("--metric", help=f"What 'best' means: one of {', '.join(METRICS)} (default ndcg)."),
 ]
 
 
