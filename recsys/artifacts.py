@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from recsys import columns as C
 from recsys.data.dataset import InteractionDataset
+from recsys.errors import DataError
 from recsys.evaluation.protocols import (
     ALL_PURCHASES,
     NEW_ITEMS,
@@ -243,21 +244,27 @@ LATEST_FILE = "LATEST"
 def staged_bundle(out_root: str | Path, version: str) -> Iterator[Path]:
     """A temporary directory that becomes ``out_root/version`` when the block succeeds.
 
-    The bundle is written into ``out_root/.tmp-<version>`` and renamed into place at the end
+    The bundle is written into ``out_root/.tmp-<version>-<pid>`` and renamed into place at the end
     (``LATEST`` then names it), so a reader never sees half a bundle; on an error the
     temporary directory is removed, and ``out_root`` too if that leaves it empty.
     """
     out = Path(out_root)
-    tmp = out / f".tmp-{version}"
+    # One temporary directory per process: two runs never write into (or delete) each other's.
+    tmp = out / f".tmp-{version}-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     try:
         yield tmp
+        if (out / version).exists():
+            raise DataError(
+                f"bundle {out / version} already exists: another run wrote the same version "
+                "(same data, same second); run again"
+            )
+        os.replace(tmp, out / version)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         if out.exists() and not any(out.iterdir()):
             out.rmdir()
         raise
-    os.replace(tmp, out / version)
     (out / LATEST_FILE).write_text(version + "\n")
