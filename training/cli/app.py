@@ -42,7 +42,9 @@ Cutoff = Annotated[
 ]
 Metric = Annotated[
     str | None,
-    typer.Option("--metric", help=f"What 'best' means: one of {', '.join(METRICS)} (default ndcg)."),
+    typer.Option(
+        "--metric", help=f"What 'best' means: one of {', '.join(METRICS)} (default ndcg)."
+    ),
 ]
 
 
