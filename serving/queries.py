@@ -190,9 +190,9 @@ M = TypeVar("M", bound=BaseModel)
 class QueryModel(Generic[M]):
     """A dependency giving the request's query parameters as a validated ``model``.
 
-    Single-valued parameters take their last occurrence, list fields every occurrence;
-    parameters the model does not name are ignored. A bad value raises FastAPI's
-    RequestValidationError (a 422 naming ``query.<name>``), exactly as
+    List fields take every occurrence; a single-valued parameter given twice (``?k=1&k=2``)
+    is refused; parameters the model does not name are ignored. A bad value raises
+    FastAPI's RequestValidationError (a 422 naming ``query.<name>``), as
     ``Annotated[model, Query()]`` would.
     """
 
@@ -209,15 +209,27 @@ class QueryModel(Generic[M]):
     async def __call__(self, request: Request) -> M:
         query = request.query_params
         data: dict[str, Any] = {}
+        repeated: list[dict[str, Any]] = []
         if query:
             for name in self._single:
-                value = query.get(name)
-                if value is not None:
-                    data[name] = value
+                values = query.getlist(name)
+                if len(values) > 1:  # ?k=1&k=2: which one was meant is not ours to guess
+                    repeated.append(
+                        {
+                            "type": "value_error",
+                            "loc": ("query", name),
+                            "msg": f"given {len(values)} times; one value expected",
+                            "input": values,
+                        }
+                    )
+                elif values:
+                    data[name] = values[0]
             for name in self._lists:
                 values = query.getlist(name)
                 if values:
                     data[name] = values
+        if repeated:
+            raise RequestValidationError(repeated)
         try:
             return self.model.model_validate(data)
         except ValidationError as exc:

@@ -32,6 +32,8 @@ REC = "/v1/customers/c1/recommendations"
         ("include_purchased=maybe", "query.include_purchased"),
         ("category=" + "c" * 129, "query.category"),
         ("category=a%0Ab", "query.category"),
+        ("k=1&k=2", "query.k: given 2 times; one value expected"),
+        ("channel=web&channel=email", "query.channel: given 2 times"),
     ],
 )
 def test_bad_query_parameters_are_422(api: TestClient, query: str, fragment: str) -> None:
