@@ -69,33 +69,56 @@ class InteractionDataset:
 
     def purchase_counts(self, types: Iterable[str] = (C.PURCHASE,)) -> sp.csr_matrix:
         """Customers x items count of events of ``types`` (purchases) net of returns (>= 0),
-        ``float32``, sorted indices.
+        ``float32``, sorted indices (computed once per ``types``; read-only).
 
-        Returns cancel purchases event for event, but an item stays bought while its
-        returned quantity is below its bought quantity: 24 bought and 2 returned in one
-        event each counts 1, not 0 (a partial return). With no ``quantity`` column every
-        event is one unit.
+        Returns are netted in time order, by quantity: a return cancels only what was bought
+        before it (a return of stock bought before the data starts cancels nothing bought
+        later), and an item stays bought while any of its bought quantity is kept (24 bought
+        and 2 returned counts 1, not 0: a partial return). The count is the purchase events
+        netted the same way, at least 1 while anything is kept. With no ``quantity`` column
+        every event is one unit; on equal timestamps purchases come first.
         """
+        key = tuple(sorted(set(types)))
+        cache: dict[tuple[str, ...], sp.csr_matrix] = self.__dict__.setdefault("_net_cache", {})
+        if key not in cache:
+            cache[key] = self._net_purchases(key)
+        return cache[key]
+
+    def _net_purchases(self, types: tuple[str, ...]) -> sp.csr_matrix:
         ev = self.events
         kind = ev[C.EVENT_TYPE].astype(str).to_numpy()
         sign = np.where(np.isin(kind, list(types)), 1.0, np.where(kind == C.RETURN, -1.0, 0.0))
+        keep = sign != 0
         qty = (
             ev[C.QUANTITY].fillna(1.0).to_numpy(dtype=np.float64)
             if C.QUANTITY in ev.columns
             else np.ones(len(ev))
         )
-        at = (ev[CUSTOMER_IDX].to_numpy(), ev[ITEM_IDX].to_numpy())
         shape = (self.n_customers, self.n_items)
-        count = sp.csr_matrix((sign, at), shape=shape)
-        units = sp.csr_matrix((sign * qty, at), shape=shape)
-        count.sum_duplicates()
-        units.sum_duplicates()
-        count.sort_indices()
-        units.sort_indices()
-        # the same pattern: both sum the same (row, col) entries
-        net = np.where(units.data > 0, np.maximum(count.data, 1.0), 0.0)
-        m = sp.csr_matrix((net.astype(np.float32), count.indices, count.indptr), shape=shape)
+        pair = (
+            ev[CUSTOMER_IDX].to_numpy(dtype=np.int64)[keep] * shape[1]
+            + ev[ITEM_IDX].to_numpy(dtype=np.int64)[keep]
+        )
+        when = ev[C.TIMESTAMP].to_numpy()[keep]
+        order = np.lexsort((-sign[keep], when, pair))  # by pair, then time, purchases first
+        steps = pd.DataFrame(
+            {"pair": pair[order], "units": (sign * qty)[keep][order], "events": sign[keep][order]}
+        )
+        # A running balance that a return cannot take below zero (the Skorokhod reflection:
+        # balance = running sum - min(0, lowest running sum so far)), last value per pair.
+        by = steps.groupby("pair", sort=False)
+        running = by[["units", "events"]].cumsum()
+        lowest = running.groupby(steps["pair"], sort=False).cummin().clip(upper=0.0)
+        balance = (running - lowest).groupby(steps["pair"], sort=False).last()
+        net = np.where(balance["units"] > 0, np.maximum(balance["events"], 1.0), 0.0)
+        pairs = balance.index.to_numpy(dtype=np.int64)
+        m = sp.csr_matrix(
+            (net.astype(np.float32), (pairs // shape[1], pairs % shape[1])), shape=shape
+        )
         m.eliminate_zeros()
+        m.sort_indices()
+        for arr in (m.data, m.indices, m.indptr):
+            arr.setflags(write=False)
         return m
 
     def last_timestamp(self) -> pd.Timestamp:

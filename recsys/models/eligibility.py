@@ -33,7 +33,7 @@ def bought_matrix(
     looked at), and an item bought and returned is a candidate again. ``float32`` CSR with
     sorted indices, shaped like ``dataset.matrix``.
     """
-    m = dataset.purchase_counts(types)
+    m = dataset.purchase_counts(types).copy()  # the dataset's own is shared, read-only
     m.data = np.ones_like(m.data)
     return m
 

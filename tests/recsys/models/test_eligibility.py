@@ -64,3 +64,27 @@ def test_servable_items_are_the_in_stock_ones_or_all():
     assert servable_items(frame).tolist() == ["p", "r"]
     assert servable_items(frame.assign(**{C.IN_STOCK: True})) is None
     assert servable_items(None) is None
+
+
+def test_returns_cancel_only_what_was_bought_before_them():
+    """Online Retail's customer 16321 returned 12 of an item bought before the data starts,
+    then bought 12 three minutes later: that item is bought (it used to net to 0)."""
+    rows = [
+        ("a", "x", C.RETURN, 12.0, "2010-01-01 10:33"), ("a", "x", C.PURCHASE, 12.0, "2010-01-01 10:36"),
+        ("a", "y", C.PURCHASE, 5.0, "2010-01-01"), ("a", "y", C.RETURN, 5.0, "2010-01-02"),
+        ("a", "y", C.RETURN, 5.0, "2010-01-03"), ("a", "y", C.PURCHASE, 2.0, "2010-01-04"),
+        ("a", "z", C.PURCHASE, 1.0, "2010-01-01"), ("a", "z", C.RETURN, 1.0, "2010-01-01"),
+    ]  # fmt: skip
+    events = pd.DataFrame(
+        rows, columns=[C.CUSTOMER_ID, C.ITEM_ID, C.EVENT_TYPE, C.QUANTITY, C.TIMESTAMP]
+    )
+    events[C.TIMESTAMP] = pd.to_datetime(events[C.TIMESTAMP], format="ISO8601")
+    ds = build_dataset(events)
+    counts = ds.purchase_counts().toarray()[0]
+    x, y, z = ds.items.to_internal(["x", "y", "z"])
+    # x: the early return cancels nothing; y: 5 - 5 (- 5 of nothing) + 2 -> 2 kept, 1 event;
+    # z: bought and returned at the same instant (purchase first) -> nothing kept
+    assert (counts[x], counts[y], counts[z]) == (1.0, 1.0, 0.0)
+    assert ds.purchase_counts() is ds.purchase_counts()  # computed once
+    bought_matrix(ds)
+    assert ds.purchase_counts().data.tolist() == [1.0, 1.0]  # bought_matrix did not alter it
