@@ -15,10 +15,12 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+import numpy as np
 import pandas as pd
 
 from recsys import columns as C
 from recsys.customers.segments import slug, summaries
+from recsys.data.returns import held
 
 #: Sort orders of the member lists: name -> profile column (highest first).
 SORTS: Final = {"clv": "predicted_clv", "churn_risk": "churn_risk"}
@@ -59,6 +61,25 @@ def segment_manifest(frame: pd.DataFrame, params: dict[str, Any] | None = None) 
     return {"summary": summaries(frame), "params": params or {}}
 
 
+def _kept(events: pd.DataFrame) -> pd.Series:
+    """Per event row: whether its (customer, item) is still held after returns."""
+    kind = events[C.EVENT_TYPE].astype(str).to_numpy()
+    sign = np.where(kind == C.PURCHASE, 1.0, np.where(kind == C.RETURN, -1.0, 0.0))
+    qty = (
+        events[C.QUANTITY].fillna(1.0).to_numpy(dtype=np.float64)
+        if C.QUANTITY in events.columns
+        else np.ones(len(events))
+    )
+    codes, _ = pd.factorize(
+        events[C.CUSTOMER_ID].astype(str) + "\x00" + events[C.ITEM_ID].astype(str)
+    )
+    pair = codes.astype(np.int64)
+    h = held(pair, pd.to_datetime(events[C.TIMESTAMP]).to_numpy(), sign, qty)
+    bought = np.zeros(int(pair.max()) + 1 if len(pair) else 0, dtype=bool)
+    bought[h.pairs] = h.bought
+    return pd.Series(bought[pair], index=events.index)
+
+
 def segment_popular(
     events: pd.DataFrame, frame: pd.DataFrame, n: int, *, half_life_days: float = 30.0
 ) -> pd.DataFrame:
@@ -67,11 +88,13 @@ def segment_popular(
     An item's score within a segment is the recency-weighted count of its purchases by the
     segment's customers (weight ``2 ** (-age / half_life_days)``, age from the last event);
     returns the table ``segment, rank, item_id, score`` (top ``n`` per segment, ties by item
-    id). Segments whose customers bought nothing get no list.
+    id). Purchases of an item the customer returned whole (:mod:`recsys.data.returns`) do not
+    count. Segments whose customers bought nothing get no list.
     """
     purchases = events
     if C.EVENT_TYPE in events.columns:
         purchases = events[events[C.EVENT_TYPE].astype(str) == C.PURCHASE]
+        purchases = purchases[_kept(events).reindex(purchases.index, fill_value=False)]
     if purchases.empty:
         return pd.DataFrame(columns=[C.SEGMENT, C.RANK, C.ITEM_ID, C.SCORE])
     ts = pd.to_datetime(purchases[C.TIMESTAMP])

@@ -17,6 +17,7 @@ import scipy.sparse as sp
 from recsys import columns as C
 from recsys.config import MatrixConfig
 from recsys.data.ids import IdMap
+from recsys.data.returns import held
 from recsys.errors import DataError
 
 CUSTOMER_IDX = "customer_idx"
@@ -71,12 +72,10 @@ class InteractionDataset:
         """Customers x items count of events of ``types`` (purchases) net of returns (>= 0),
         ``float32``, sorted indices (computed once per ``types``; read-only).
 
-        Returns are netted in time order, by quantity: a return cancels only what was bought
-        before it (a return of stock bought before the data starts cancels nothing bought
-        later), and an item stays bought while any of its bought quantity is kept (24 bought
-        and 2 returned counts 1, not 0: a partial return). The count is the purchase events
-        netted the same way, at least 1 while anything is kept. With no ``quantity`` column
-        every event is one unit; on equal timestamps purchases come first.
+        Returns are netted by :mod:`recsys.data.returns` (in time order, by quantity: a
+        partial return keeps the item bought; a return of stock bought before the data
+        cancels nothing later). The count is the purchase events netted the same way, at least
+        1 while anything is kept. With no ``quantity`` column every event is one unit.
         """
         key = tuple(sorted(set(types)))
         cache: dict[tuple[str, ...], sp.csr_matrix] = self.__dict__.setdefault("_net_cache", {})
@@ -88,32 +87,19 @@ class InteractionDataset:
         ev = self.events
         kind = ev[C.EVENT_TYPE].astype(str).to_numpy()
         sign = np.where(np.isin(kind, list(types)), 1.0, np.where(kind == C.RETURN, -1.0, 0.0))
-        keep = sign != 0
         qty = (
             ev[C.QUANTITY].fillna(1.0).to_numpy(dtype=np.float64)
             if C.QUANTITY in ev.columns
             else np.ones(len(ev))
         )
         shape = (self.n_customers, self.n_items)
-        pair = (
-            ev[CUSTOMER_IDX].to_numpy(dtype=np.int64)[keep] * shape[1]
-            + ev[ITEM_IDX].to_numpy(dtype=np.int64)[keep]
+        pair = ev[CUSTOMER_IDX].to_numpy(dtype=np.int64) * shape[1] + ev[ITEM_IDX].to_numpy(
+            dtype=np.int64
         )
-        when = ev[C.TIMESTAMP].to_numpy()[keep]
-        order = np.lexsort((-sign[keep], when, pair))  # by pair, then time, purchases first
-        steps = pd.DataFrame(
-            {"pair": pair[order], "units": (sign * qty)[keep][order], "events": sign[keep][order]}
-        )
-        # A running balance that a return cannot take below zero (the Skorokhod reflection:
-        # balance = running sum - min(0, lowest running sum so far)), last value per pair.
-        by = steps.groupby("pair", sort=False)
-        running = by[["units", "events"]].cumsum()
-        lowest = running.groupby(steps["pair"], sort=False).cummin().clip(upper=0.0)
-        balance = (running - lowest).groupby(steps["pair"], sort=False).last()
-        net = np.where(balance["units"] > 0, np.maximum(balance["events"], 1.0), 0.0)
-        pairs = balance.index.to_numpy(dtype=np.int64)
+        h = held(pair, ev[C.TIMESTAMP].to_numpy(), sign, qty)
+        net = np.where(h.bought, np.maximum(h.events, 1.0), 0.0)
         m = sp.csr_matrix(
-            (net.astype(np.float32), (pairs // shape[1], pairs % shape[1])), shape=shape
+            (net.astype(np.float32), (h.pairs // shape[1], h.pairs % shape[1])), shape=shape
         )
         m.eliminate_zeros()
         m.sort_indices()

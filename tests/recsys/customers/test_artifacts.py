@@ -78,3 +78,22 @@ def test_segment_popular_weights_recent_purchases_of_members() -> None:
         "cluster:0",
         "cluster:1",
     }
+
+
+def test_a_purchase_returned_whole_does_not_make_an_item_popular() -> None:
+    """``../shared/cases/empty-row-customer``: Z bought 3 of P2 and returned them; P2 led
+    Z's segment list. A partial return still counts (something was kept)."""
+    now = pd.Timestamp("2024-03-01")
+    events = pd.DataFrame(
+        {
+            C.CUSTOMER_ID: ["a", "a", "b", "b", "c"],
+            C.ITEM_ID: ["i1", "i1", "i2", "i2", "i3"],
+            C.EVENT_TYPE: ["purchase", "return", "purchase", "return", "purchase"],
+            C.QUANTITY: [3.0, 3.0, 24.0, 2.0, 1.0],
+            C.TIMESTAMP: [now, now + pd.Timedelta(days=1), now, now + pd.Timedelta(days=1), now],
+        }
+    )
+    popular = segment_popular(events, FRAME, n=5, half_life_days=30)
+    champions = popular[popular[C.SEGMENT] == "rfm:champions"]  # a and b
+    assert champions[C.ITEM_ID].tolist() == ["i2"]  # i1 went back whole; i2 was mostly kept
+    assert "i1" not in set(popular[C.ITEM_ID])
