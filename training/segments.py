@@ -22,6 +22,7 @@ from recsys.config import Config
 from recsys.customers.ingest import load_order_events
 from recsys.customers.segments import SEGMENT_COLUMNS, SegmentsResult, build_segments
 from recsys.data.catalogs import load_items
+from recsys.data.timestamps import parse_date
 from recsys.errors import ConfigError, DataError
 from training.progress import Reporter
 
@@ -37,16 +38,15 @@ class SegmentsJob:
 
 
 def parse_as_of(value: str | None) -> pd.Timestamp | None:
-    """An ISO date/time, or None; :class:`ConfigError` for anything unparseable."""
+    """``--as-of``: a date read by the rule of every date a person gives
+    (:func:`recsys.data.timestamps.parse_date`: ``01/02/2024`` is refused as ambiguous,
+    ``13/02/2024`` is day-first), naive UTC; None for None. ``ConfigError`` otherwise."""
     if value is None:
         return None
     try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        raise ConfigError(f"--as-of {value!r} is not a date (expected e.g. 2024-06-30)") from None
-    if ts is pd.NaT or ts.tzinfo is not None:
-        raise ConfigError(f"--as-of {value!r}: give a date without a time zone (UTC)")
-    return ts
+        return parse_date(value, what="--as-of")
+    except DataError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def read_previous(directory: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:

@@ -57,3 +57,21 @@ def test_a_date_with_no_active_offer_warns_and_the_bundle_stays_publishable(
     cli = ["--redis", redis_url, "--namespace", namespace, "--quiet"]
     assert main(["publish", str(bundle), *cli]) == 0
     capsys.readouterr()
+
+
+@pytest.mark.parametrize(
+    ("as_of", "fragment"),
+    [
+        ("garbage", "is not a date"),
+        ("2024-13-45", "is not a date"),
+        ("01/02/2024", "ambiguous"),  # not silently month-first
+    ],
+)
+def test_a_date_that_does_not_read_is_one_line(bundle, shop_dir, capsys, as_of, fragment):
+    before = (bundle / "manifest.json").read_text()
+    catalog = str(shop_dir / "offers.csv")
+    code = main(["offers", "--bundle", str(bundle), "--catalog", catalog, "--as-of", as_of])
+    err = capsys.readouterr().err
+    assert code == 2 and fragment in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert (bundle / "manifest.json").read_text() == before  # the bundle is untouched

@@ -117,6 +117,9 @@ def offers_command(
     """Allocate the catalog's offers over a bundle (before publishing) and add the tables."""
     from recsys.offers.artifacts import OffersConfig
     from training.offers import run_offers
+    from training.segments import parse_as_of
+
+    when = parse_as_of(as_of)  # one line and exit 2 for a date that does not read
 
     rep = Reporter(quiet)
     with rep.step(f"Allocating offers of {catalog} over {bundle}"):
@@ -126,7 +129,7 @@ def offers_command(
             customers_path=customers,
             redemptions_path=redemptions,
             contacts_path=contacts,
-            config=OffersConfig(as_of=as_of),
+            config=OffersConfig(as_of=None if when is None else when.isoformat()),
         )
     m = result.manifest
     rep.info(
