@@ -49,6 +49,24 @@ Preset = Annotated[
 ]
 
 
+def listen_problem(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be listened on (e.g. "Address already in use"), or None.
+
+    Binds a socket the way uvicorn will (``SO_REUSEADDR``) and closes it at once, so a
+    server can refuse a taken port or a bad host in one line before it starts.
+    """
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
+
+
 def new_app(name: str, help: str, **kwargs: Any) -> typer.Typer:
     """A typer app with the house settings (no completion, no pretty tracebacks)."""
     return typer.Typer(

@@ -25,6 +25,7 @@ from recsys.cli_options import (
     Port,
     RedisUrl,
     Workers,
+    listen_problem,
     new_app,
     run_app,
 )
@@ -85,6 +86,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
         print(f"error: invalid settings: {problems}", file=sys.stderr)
         raise SystemExit(2) from None
+    problem = listen_problem(args.host, args.port)
+    if problem is not None:  # one line, not uvicorn's log lines and exit 3
+        print(f"error: cannot serve on {args.host}:{args.port} ({problem})", file=sys.stderr)
+        raise SystemExit(2)
     uvicorn.run(
         "serving.app:create_app",
         factory=True,

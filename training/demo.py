@@ -15,7 +15,7 @@ import pandas as pd
 import typer
 
 from recsys import columns as C
-from recsys.cli_options import Host, Port, exit_code_of, new_app
+from recsys.cli_options import Host, Port, exit_code_of, listen_problem, new_app
 from recsys.config import Config
 from recsys.data.synthetic.shop import generate_shop
 from recsys.store.connection import connect, resolve_redis_url
@@ -103,19 +103,14 @@ def demo(
 
 def _check_port_free(host: str, port: int) -> None:
     """ConfigError naming the option when ``host:port`` cannot be listened on."""
-    import socket
-
     from recsys.errors import ConfigError
 
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            raise ConfigError(
-                f"cannot serve on {host}:{port} ({exc.strerror}); choose another port: "
-                f"make demo PORT=8001 (or --port)"
-            ) from None
+    problem = listen_problem(host, port)
+    if problem is not None:
+        raise ConfigError(
+            f"cannot serve on {host}:{port} ({problem}); choose another port: "
+            f"make demo PORT=8001 (or --port)"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

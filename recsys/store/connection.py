@@ -81,15 +81,23 @@ SCHEMES: Final = ("redis", "rediss", "unix")
 
 
 def check_redis_url(url: str) -> str:
-    """``url`` when its scheme is one Redis is reached by (``redis://``, ``rediss://``,
-    ``unix://``, ``redis+cluster://``, ``rediss+cluster://``); else ``ConfigError`` naming
-    the URL (password hidden): a mistyped URL is a setting to fix, not an outage."""
+    """``url`` when Redis can be reached by it as written: a scheme of ``redis://``,
+    ``rediss://``, ``unix://``, ``redis+cluster://``, ``rediss+cluster://`` and a host, port
+    and database redis-py reads; else ``ConfigError`` naming the URL (password hidden): a
+    mistyped URL is a setting to fix, not an outage."""
     scheme = urlsplit(url).scheme.lower()
     if scheme not in SCHEMES + CLUSTER_SCHEMES:
         allowed = ", ".join(f"{s}://" for s in SCHEMES + CLUSTER_SCHEMES)
         raise ConfigError(
             f"invalid Redis URL {redact_url(url)}: the scheme must be one of {allowed}"
         )
+    if scheme in CLUSTER_SCHEMES:
+        parse_cluster_url(url)  # ConfigError for an empty host, a bad port...
+        return url
+    try:
+        redis.connection.parse_url(url)  # what redis-py will read: port, db, options
+    except ValueError as exc:
+        raise ConfigError(f"invalid Redis URL {redact_url(url)}: {exc}") from None
     return url
 
 

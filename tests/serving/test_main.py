@@ -60,6 +60,8 @@ def test_invalid_settings_stop_before_serving() -> None:
     [
         ("RECSYS_API_KEYS", "{bad", "api_keys"),
         ("RECSYS_REDIS_URL", "foo://x", "invalid Redis URL foo://x: the scheme must be one of"),
+        ("RECSYS_REDIS_URL", "redis://127.0.0.1:abc", "Port could not be cast"),
+        ("RECSYS_REDIS_URL", "redis+cluster://", "empty host"),
     ],
 )
 def test_settings_that_do_not_parse_are_one_line_too(name: str, value: str, expected: str) -> None:
@@ -92,3 +94,21 @@ def test_empty_environment_values_mean_defaults(monkeypatch):
     settings = Settings()
     assert settings.api_keys == {}
     assert settings.namespace == "recsys"
+
+
+def test_a_taken_port_is_one_line_and_exit_2() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "serving", "--port", str(port)],
+            capture_output=True,
+            timeout=60,
+        )
+    err = done.stderr.decode()
+    assert done.returncode == 2, err
+    assert f"cannot serve on 127.0.0.1:{port}" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1

@@ -70,7 +70,8 @@ def test_returns_cancel_only_what_was_bought_before_them():
     """Online Retail's customer 16321 returned 12 of an item bought before the data starts,
     then bought 12 three minutes later: that item is bought (it used to net to 0)."""
     rows = [
-        ("a", "x", C.RETURN, 12.0, "2010-01-01 10:33"), ("a", "x", C.PURCHASE, 12.0, "2010-01-01 10:36"),
+        ("a", "x", C.RETURN, 12.0, "2010-01-01 10:33"),
+        ("a", "x", C.PURCHASE, 12.0, "2010-01-01 10:36"),
         ("a", "y", C.PURCHASE, 5.0, "2010-01-01"), ("a", "y", C.RETURN, 5.0, "2010-01-02"),
         ("a", "y", C.RETURN, 5.0, "2010-01-03"), ("a", "y", C.PURCHASE, 2.0, "2010-01-04"),
         ("a", "z", C.PURCHASE, 1.0, "2010-01-01"), ("a", "z", C.RETURN, 1.0, "2010-01-01"),
