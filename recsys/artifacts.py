@@ -41,12 +41,15 @@ class ArtifactOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    #: Personal and buy-again list length per customer.
+    #: Personal list length per customer (buy again holds every bought item).
     top_n: int = Field(default=50, ge=1, le=500)
     #: Similar items per item.
     similar_n: int = Field(default=20, ge=1, le=500)
-    #: Length of the global popular list.
-    popular_n: int = Field(default=100, ge=1, le=5000)
+    #: Length of the global and per-segment popular lists: the fallbacks that fill an answer
+    #: once bought and excluded items are gone, so longer than any answer (k <= 1000 with
+    #: max_k) minus a heavy buyer's purchases needs (with 100, a customer with 300 bought
+    #: items could get a short list).
+    popular_n: int = Field(default=500, ge=1, le=5000)
 
 
 #: The bundle tables with one list per customer, computed by scoring every customer (the

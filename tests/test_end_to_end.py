@@ -184,7 +184,7 @@ def test_no_default_answer_offers_a_bought_item_however_long(
             r = api.get(f"/v1/customers/{cid}/recommendations", params={"k": 100})
             assert r.status_code == 200, r.text
             served = {i["item_id"] for i in r.json()["items"]}
-            assert len(served) > 20  # fallbacks were used
+            assert len(served) == 100  # fallbacks filled the answer (popular lists of 500)
             assert not served & items, (cid, sorted(served & items))
 
 
