@@ -62,7 +62,20 @@ def require(scope: Scope, settings: Settings) -> list[Any]:
         authorize(settings, api_key, scope)
 
     check.__name__ = f"require_{scope}"
+    # FastAPI reads a JSON body before it runs dependencies: the 422 handler asks this first,
+    # so a request without a valid key learns nothing about the body (401/403 come first).
+    check.authorize_header = lambda key: authorize(settings, key, scope)  # type: ignore[attr-defined]
     return [Depends(check)]
+
+
+def check_route_key(request: Any) -> None:
+    """Run the matched route's API-key check on ``request`` (ApiError 401/403), if it has one:
+    for errors FastAPI raises before the route's dependencies run (a malformed body)."""
+    route = request.scope.get("route")
+    for dep in getattr(route, "dependencies", ()):
+        check = getattr(dep.dependency, "authorize_header", None)
+        if check is not None:
+            check(request.headers.get(API_KEY_HEADER))
 
 
 def auth_responses(settings: Settings) -> dict[int | str, dict[str, Any]]:

@@ -95,6 +95,12 @@ async def _api_error(request: Request, exc: Exception) -> OrjsonResponse:
 
 async def _validation_error(request: Request, exc: Exception) -> OrjsonResponse:
     assert isinstance(exc, RequestValidationError)
+    from serving.auth import check_route_key  # auth imports this module
+
+    try:
+        check_route_key(request)  # no key, no word about the request's body
+    except ApiError as denied:
+        return error_response(denied.status, denied.code, denied.message, denied.headers)
     return error_response(422, "invalid_parameter", validation_message(exc.errors()))
 
 

@@ -54,6 +54,21 @@ def test_auth_is_checked_before_parameters(keyed: TestClient) -> None:
     assert_error(keyed.get("/v1/customers/c1/recommendations?k=0"), 401, "missing_api_key")
 
 
+@pytest.mark.parametrize("body", [b"{", b"[1, 2", b"not json"])
+def test_auth_is_checked_before_a_malformed_body(keyed: TestClient, body: bytes) -> None:
+    """FastAPI reads a JSON body before the route's dependencies: without a key the caller
+    used to get the body's 422, learning the route exists and what it parses."""
+    path = "/v1/recommendations/session"
+    json_type = {"content-type": "application/json"}
+    assert_error(keyed.post(path, content=body, headers=json_type), 401, "missing_api_key")
+    wrong = {**json_type, "X-API-Key": "wrong"}
+    assert_error(keyed.post(path, content=body, headers=wrong), 401, "invalid_api_key")
+    no_scope = {**json_type, "X-API-Key": "mkt-key"}
+    assert_error(keyed.post(path, content=body, headers=no_scope), 403, "forbidden")
+    allowed = {**json_type, "X-API-Key": "site-key"}
+    assert_error(keyed.post(path, content=body, headers=allowed), 422, "invalid_parameter")
+
+
 def test_open_mode_without_keys_warns(
     publish_shop: Publisher, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
