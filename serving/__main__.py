@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 from pydantic import ValidationError
@@ -67,6 +68,15 @@ def parse_args(argv: Sequence[str] | None = None) -> ServeOptions:
     return options
 
 
+def _problem(error: Mapping[str, Any]) -> str:
+    """One settings error: the variable (``RECSYS_API_KEYS``), where inside its value
+    (``[k][0]``) and the message."""
+    loc = [str(part) for part in error["loc"]]
+    name = f"RECSYS_{loc[0].upper()}" if loc else "RECSYS_* settings"
+    inside = "".join(f"[{part}]" for part in loc[1:])
+    return f"{name}{inside}: {error['msg']}"
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     if args.redis_url:
@@ -80,10 +90,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"error: invalid settings: {exc}{cause}", file=sys.stderr)
         raise SystemExit(2) from None
     except ValidationError as exc:
-        problems = "; ".join(
-            f"RECSYS_{'_'.join(map(str, e['loc'])).upper() or 'SETTINGS'}: {e['msg']}"
-            for e in exc.errors()
-        )
+        problems = "; ".join(_problem(e) for e in exc.errors())
         print(f"error: invalid settings: {problems}", file=sys.stderr)
         raise SystemExit(2) from None
     problem = listen_problem(args.host, args.port)

@@ -62,6 +62,7 @@ def test_invalid_settings_stop_before_serving() -> None:
         ("RECSYS_REDIS_URL", "foo://x", "invalid Redis URL foo://x: the scheme must be one of"),
         ("RECSYS_REDIS_URL", "redis://127.0.0.1:abc", "Port could not be cast"),
         ("RECSYS_REDIS_URL", "redis+cluster://", "empty host"),
+        ("RECSYS_API_KEYS", '{"k": ["nope"]}', "RECSYS_API_KEYS[k][0]: Input should be 'site'"),
     ],
 )
 def test_settings_that_do_not_parse_are_one_line_too(name: str, value: str, expected: str) -> None:
