@@ -213,5 +213,6 @@ def missing_column_error(
     tried = "; ".join(f"{m!r} (looked for {looked[m]})" for m in missing)
     return DataError(
         f"{where}: required column {tried} not found after column mapping; "
-        f"columns found: {[str(c) for c in found]}"
+        # columns the engine added itself (``__recsys_*``) are not the file's: left out
+        f"columns found: {[str(c) for c in found if not str(c).startswith('__recsys_')]}"
     )
