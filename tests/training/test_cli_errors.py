@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from training.cli import main
 
@@ -144,6 +145,18 @@ def test_train_takes_the_evaluation_options_of_evaluate(shop_dir, tmp_path, caps
     rows = {(r["model"], r["protocol"]): r["recall"] for r in manifest["metrics"]}
     for protocol, figures in manifest["holdout"].items():
         assert figures["metrics"]["recall"] == rows[(chosen, protocol)]
+
+
+@pytest.mark.parametrize("models", ["", ",", " , "])
+def test_models_naming_nothing_is_refused(tmp_path, capsys, models):
+    events = tmp_path / "ev.csv"
+    _events().to_csv(events, index=False)
+    args = ["train", "--events", str(events), "--out", str(tmp_path / "o"), "--models", models]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    _one_line(err)
+    assert "--models" in err and "names nothing" in err
+    assert not (tmp_path / "o").exists()
 
 
 def test_a_cutoff_nothing_uses_is_refused(tmp_path, capsys):

@@ -48,8 +48,15 @@ Metric = Annotated[
 ]
 
 
-def _csv_list(value: str | None) -> list[str] | None:
-    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+def _csv_list(value: str | None, option: str = "--models") -> list[str] | None:
+    """A comma-separated option as a list; None when not given. ConfigError for a value
+    that names nothing (``--models ""`` or ``,``): it would silently mean the default."""
+    if value is None:
+        return None
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    if not names:
+        raise ConfigError(f"{option} {value!r} names nothing: give names separated by commas")
+    return names
 
 
 def _job_config(

@@ -55,7 +55,7 @@ def uplift_fit(
             outcome_col=outcome_col,
             out=out,
             id_col=id_col,
-            features=_csv_list(features),
+            features=_csv_list(features, "--features"),
             learner=learner,
         )
     rows, held = report["rows"], report["holdout"]
