@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from recsys import columns as C
-from recsys.data.dataset import ITEM_IDX, InteractionDataset
+from recsys.data.dataset import CUSTOMER_IDX, ITEM_IDX, InteractionDataset
 from recsys.errors import ConfigError
 from recsys.models.base import Recommender
 from recsys.models.registry import register
@@ -35,7 +35,8 @@ class PopularityRecommender(Recommender):
 
 @register
 class TrendingRecommender(PopularityRecommender):
-    """Popularity where each positive event counts ``0.5 ** (age_days / half_life_days)``."""
+    """Popularity where each positive event counts ``0.5 ** (age_days / half_life_days)``;
+    purchases of an item the customer returned whole do not count."""
 
     name = "trending"
 
@@ -49,6 +50,12 @@ class TrendingRecommender(PopularityRecommender):
     def _fit(self, dataset: InteractionDataset) -> None:
         ev = dataset.events
         positive = ev[C.WEIGHT].to_numpy() > 0
+        # A purchase the customer returned whole (recsys.data.returns) makes nothing popular.
+        held = dataset.purchase_counts().tocoo()
+        held_keys = held.row.astype(np.int64) * dataset.n_items + held.col
+        keys = ev[CUSTOMER_IDX].to_numpy(np.int64) * dataset.n_items + ev[ITEM_IDX].to_numpy()
+        bought = (ev[C.EVENT_TYPE] == C.PURCHASE).to_numpy()
+        positive &= ~bought | np.isin(keys, held_keys)
         ts = ev[C.TIMESTAMP].to_numpy()[positive]
         age = (ts.max() - ts) / np.timedelta64(1, "D") if len(ts) else np.empty(0)
         decay = np.power(0.5, age / self.half_life_days)
