@@ -45,11 +45,12 @@ class ArtifactOptions(BaseModel):
     top_n: int = Field(default=50, ge=1, le=500)
     #: Similar items per item.
     similar_n: int = Field(default=20, ge=1, le=500)
-    #: Length of the global and per-segment popular lists: the fallbacks that fill an answer
-    #: once bought and excluded items are gone, so longer than any answer (k <= 1000 with
-    #: max_k) minus a heavy buyer's purchases needs (with 100, a customer with 300 bought
-    #: items could get a short list).
+    #: Length of each segment's popular list, a fallback that fills an answer once bought and
+    #: excluded items are gone (with 100, a customer with 300 bought items got a short list).
     popular_n: int = Field(default=500, ge=1, le=5000)
+    #: Length of the global popular list, the last fallback (at most the catalog): long
+    #: enough that a wholesale buyer holding 1,735 items still gets a full answer.
+    global_popular_n: int = Field(default=5000, ge=1, le=50_000)
 
 
 #: The bundle tables with one list per customer, computed by scoring every customer (the
@@ -236,7 +237,7 @@ def build_artifacts(
         items=catalog(dataset, items_frame),
         **per_customer,
         similar_items=similar,
-        popular=popular_list(dataset, opts.popular_n),
+        popular=popular_list(dataset, opts.global_popular_n),
     )
 
 

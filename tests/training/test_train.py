@@ -218,3 +218,15 @@ def test_a_candidate_over_its_size_limit_is_skipped_with_a_note_not_a_failure(sh
     assert "max_items=10" in (result.bundle_dir / "evaluation.md").read_text()
     on_disk = json.loads((result.bundle_dir / "manifest.json").read_text())
     assert note in on_disk["notes"]
+
+
+def test_the_global_popular_list_covers_the_catalog_and_segments_hold_500(trained):
+    """The last fallback: a wholesale buyer holding most of the 500 top items still gets a full
+    answer, so the global list holds the whole catalog (up to 5,000 items)."""
+    popular = pd.read_parquet(trained.bundle_dir / "popular.parquet")
+    items = pd.read_parquet(trained.bundle_dir / "items.parquet")
+    overall = popular[popular["segment"] == "_all"]
+    assert len(overall) == min(len(items), 5000)  # the small shop: all 200 items
+    assert overall["rank"].tolist() == list(range(1, len(overall) + 1))
+    per_segment = popular[popular["segment"] != "_all"].groupby("segment").size()
+    assert per_segment.max() <= 500
