@@ -5,7 +5,7 @@
 # that the endpoints' annotations name (local variables of router()).
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response, StreamingResponse
 
@@ -14,6 +14,7 @@ from serving.deps import ServiceDep
 from serving.metrics import SCOPE_VERSION_KEY
 from serving.offers import OfferCatalogs, Offers
 from serving.present import json_response
+from serving.queries import QueryModel
 from serving.routes import UNAVAILABLE, CustomerId, ItemId, api_router, get_and_head
 from serving.schemas import (
     Channel,
@@ -53,6 +54,9 @@ class AudienceQuery(BaseModel):
     )
 
 
+# Read by serving.queries.QueryModel: a single-valued parameter given twice is a 422.
+_OFFERS_QUERY = QueryModel(OffersQuery)
+_AUDIENCE_QUERY = QueryModel(AudienceQuery)
 _ERROR = {"model": ErrorOut}
 _CSV = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}
 _GONE = {410: {"description": "The cursor's model version is no longer kept", **_ERROR}}
@@ -88,11 +92,16 @@ def customer_router(settings: Settings) -> APIRouter:
     """A customer's own offers (scope ``site``)."""
     api = api_router("offers", "site", settings)
 
-    @get_and_head(api, "/customers/{customer_id:path}/offers", response_model=CustomerOffersOut)
+    @get_and_head(
+        api,
+        "/customers/{customer_id:path}/offers",
+        response_model=CustomerOffersOut,
+        openapi_extra=_OFFERS_QUERY.openapi(),
+    )
     async def customer_offers(
         request: Request,
         customer_id: CustomerId,
-        query: Annotated[OffersQuery, Query()],
+        query: Annotated[OffersQuery, Depends(_OFFERS_QUERY)],
         service: ServiceDep,
     ) -> Response:
         """The customer's offers on ``channel``, best first, each with its reason; the
@@ -135,6 +144,7 @@ def router(settings: Settings) -> APIRouter:
         api,
         "/offers/{offer_id}/audience",
         response_model=OfferAudienceOut,
+        openapi_extra=_AUDIENCE_QUERY.openapi(),
         responses={
             **_CSV,
             404: {"description": "No such offer in the version", **_ERROR},
@@ -144,7 +154,7 @@ def router(settings: Settings) -> APIRouter:
     async def offer_audience(
         request: Request,
         offer_id: OfferId,
-        query: Annotated[AudienceQuery, Query()],
+        query: Annotated[AudienceQuery, Depends(_AUDIENCE_QUERY)],
         service: ServiceDep,
         accept: Annotated[str | None, Header(include_in_schema=False)] = None,
     ) -> Response:
@@ -168,6 +178,7 @@ def router(settings: Settings) -> APIRouter:
         api,
         "/items/{item_id:path}/audience",
         response_model=ItemAudienceOut,
+        openapi_extra=_AUDIENCE_QUERY.openapi(),
         responses={
             **_CSV,
             404: {"description": "The item is not in the version's catalog", **_ERROR},
@@ -177,7 +188,7 @@ def router(settings: Settings) -> APIRouter:
     async def item_audience(
         request: Request,
         item_id: ItemId,
-        query: Annotated[AudienceQuery, Query()],
+        query: Annotated[AudienceQuery, Depends(_AUDIENCE_QUERY)],
         service: ServiceDep,
         accept: Annotated[str | None, Header(include_in_schema=False)] = None,
     ) -> Response:

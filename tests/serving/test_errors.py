@@ -237,3 +237,18 @@ def test_every_api_route_documents_400_413_where_it_can_answer_them(api: TestCli
             codes = set(operation["responses"])
             assert "400" in codes, (method, path)
             assert ("413" in codes) == (method == "post"), (method, path)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/customers/c1/offers?channel=web&channel=email",
+        "/v1/offers/OF01/audience?limit=5&limit=3",
+        "/v1/items/i04/audience?limit=abc&limit=5",
+        "/v1/segments/rfm:champions/customers?sort=clv&sort=churn_risk",
+        "/v1/items/i04/similar?k=1&k=2",
+    ],
+)
+def test_a_repeated_single_valued_parameter_is_422_on_every_route(api: TestClient, path: str):
+    error = assert_error(api.get(path), 422, "invalid_parameter")
+    assert "times; one value expected" in error["message"]
