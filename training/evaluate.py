@@ -29,6 +29,7 @@ from recsys.evaluation.candidates import Comparison, compare_candidates
 from recsys.manifest import Manifest, ProtocolFigures
 from recsys.models import make_model
 from recsys.store.bundle import write_bundle_tables
+from training.cutoff import read_cutoff
 from training.progress import Reporter
 
 #: Models compared when none are named: every baseline, every personalised family, and the
@@ -83,6 +84,7 @@ def run_evaluation(
         )
     for line in loaded.report.summary_lines():
         rep.info(f"  {line}")
+    config = read_cutoff(config, loaded, ingest)  # in the file's day/month order
     items_frame = load_items(items_path, ingest) if items_path else None
     with rep.step(f"Evaluating {len(models)} models at k={config.evaluation.k}"):
         comparison = compare_candidates(

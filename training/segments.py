@@ -22,8 +22,8 @@ from recsys.config import Config
 from recsys.customers.ingest import load_order_events
 from recsys.customers.segments import SEGMENT_COLUMNS, SegmentsResult, build_segments
 from recsys.data.catalogs import load_items
-from recsys.data.timestamps import parse_date
-from recsys.errors import ConfigError, DataError
+from recsys.errors import DataError
+from training.cutoff import read_date
 from training.progress import Reporter
 
 PARQUET_FILE: Final = "segments.parquet"
@@ -41,12 +41,7 @@ def parse_as_of(value: str | None) -> pd.Timestamp | None:
     """``--as-of``: a date read by the rule of every date a person gives
     (:func:`recsys.data.timestamps.parse_date`: ``01/02/2024`` is refused as ambiguous,
     ``13/02/2024`` is day-first), naive UTC; None for None. ``ConfigError`` otherwise."""
-    if value is None:
-        return None
-    try:
-        return parse_date(value, what="--as-of")
-    except DataError as exc:
-        raise ConfigError(str(exc)) from None
+    return read_date(value, "--as-of")
 
 
 def read_previous(directory: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:

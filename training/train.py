@@ -41,6 +41,7 @@ from recsys.models.base import Recommender
 from recsys.models.eligibility import servable_items
 from recsys.models.registry import is_model, model_names
 from recsys.store.bundle import write_bundle_tables
+from training.cutoff import read_cutoff
 from training.offers import REJECTS_FILE as OFFER_REJECTS_FILE
 from training.offers import offer_bundle_tables
 from training.progress import Reporter
@@ -254,6 +255,7 @@ def _train_into(
         )
     for line in loaded.report.summary_lines():
         rep.info(f"  {line}")
+    config = read_cutoff(config, loaded, ingest)  # in the file's day/month order
     events = loaded.events
     items_frame = load_items(options.items, ingest) if options.items else items_from_events(events)
     customers = load_customers(options.customers, ingest) if options.customers else None

@@ -14,7 +14,6 @@ from recsys.cli_options import (
     new_app,
 )
 from recsys.config import load_config
-from recsys.errors import ConfigError
 from training.cli.app import (
     app,
 )
@@ -163,14 +162,11 @@ def report_online(
     quiet: Quiet = False,
 ) -> None:
     """Attributed outcomes per channel x rung x model version x arm, with 95% intervals."""
-    import pandas as pd
 
+    from training.cutoff import read_date
     from training.online_report import load_exported, online_report, summary, write_report
 
-    try:
-        start = None if since is None else pd.Timestamp(since)
-    except ValueError:
-        raise ConfigError(f"--since {since!r} is not a date (expected e.g. 2024-01-31)") from None
+    start = read_date(since, "--since")
     frame = load_exported(events, start)
     table = online_report(frame)
     counts = summary(frame)

@@ -111,20 +111,17 @@ def report(
 ) -> None:
     """Each arm's units, impressions, CTR, add-to-cart, conversion and revenue per unit with
     95% intervals; tests against the control; the sample-ratio-mismatch check."""
-    import pandas as pd
 
     from recsys.experiments.registry import get_experiment
     from recsys.store.connection import connect
+    from training.cutoff import read_date
     from training.experiment_report import experiment_report, write_experiment_report
     from training.online_report import load_exported
 
     experiment = get_experiment(connect(redis), namespace, name)
     if experiment is None:
         raise ConfigError(f"no experiment {name!r} in namespace {namespace!r}")
-    try:
-        start_at = None if since is None else pd.Timestamp(since)
-    except ValueError:
-        raise ConfigError(f"--since {since!r} is not a date (expected e.g. 2024-01-31)") from None
+    start_at = read_date(since, "--since")
     result = experiment_report(load_exported(events, start_at), experiment)
     if result.arms["units"].sum() == 0:
         Reporter(quiet).info(
