@@ -67,11 +67,13 @@ def offer_bundle_tables(
 
 
 def bundle_as_of(manifest: Mapping[str, Any]) -> pd.Timestamp | None:
-    """The date a bundle's data ends ("now" for it): its offers' ``as_of`` when training
-    allocated some, else its customer summary's ``as_of``; None when it has neither."""
+    """The date a bundle's data ends ("now" for it): its customer summary's ``as_of``
+    (midnight after the last event, set by training and never rewritten), else the ``as_of``
+    its offers were allocated at; None when it has neither. Not the last ``recsys offers
+    --as-of``: an explicit date applies to its own run only."""
     offers = manifest.get("offers") or {}
     params = (manifest.get("segments") or {}).get("params") or {}
-    for value in (offers.get("as_of"), params.get("as_of")):
+    for value in (params.get("as_of"), offers.get("as_of")):
         if value:
             try:
                 return pd.Timestamp(value)

@@ -75,3 +75,14 @@ def test_a_date_that_does_not_read_is_one_line(bundle, shop_dir, capsys, as_of, 
     assert code == 2 and fragment in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
     assert (bundle / "manifest.json").read_text() == before  # the bundle is untouched
+
+
+def test_an_explicit_date_applies_to_its_own_run_only(bundle, shop_dir, capsys):
+    catalog = str(shop_dir / "offers.csv")
+    base = ["offers", "--bundle", str(bundle), "--catalog", catalog]
+    assert main([*base, "--as-of", "2024-02-13"]) == 0
+    assert _manifest(bundle)["offers"]["as_of"].startswith("2024-02-13")
+    assert main(base) == 0  # no --as-of: the bundle's own date again, not 2024-02-13
+    own = _manifest(bundle)["segments"]["params"]["as_of"]
+    assert pd.Timestamp(_manifest(bundle)["offers"]["as_of"]) == pd.Timestamp(own)
+    capsys.readouterr()
