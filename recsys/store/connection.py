@@ -98,6 +98,15 @@ def check_redis_url(url: str) -> str:
         redis.connection.parse_url(url)  # what redis-py will read: port, db, options
     except ValueError as exc:
         raise ConfigError(f"invalid Redis URL {redact_url(url)}: {exc}") from None
+    parts = urlsplit(url)
+    if scheme == "unix" and not parts.path:
+        raise ConfigError(f"invalid Redis URL {redact_url(url)}: no socket path (unix:///path)")
+    database = parts.path.strip("/")
+    if scheme != "unix" and database and not database.isdigit():
+        # redis-py silently uses database 0 for /abc
+        raise ConfigError(
+            f"invalid Redis URL {redact_url(url)}: database {database!r} is not a number"
+        )
     return url
 
 

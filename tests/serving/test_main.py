@@ -62,6 +62,8 @@ def test_invalid_settings_stop_before_serving() -> None:
         ("RECSYS_REDIS_URL", "foo://x", "invalid Redis URL foo://x: the scheme must be one of"),
         ("RECSYS_REDIS_URL", "redis://127.0.0.1:abc", "Port could not be cast"),
         ("RECSYS_REDIS_URL", "redis+cluster://", "empty host"),
+        ("RECSYS_REDIS_URL", "redis://127.0.0.1:6379/abc", "database 'abc' is not a number"),
+        ("RECSYS_REDIS_URL", "unix://", "no socket path"),
         ("RECSYS_API_KEYS", '{"k": ["nope"]}', "RECSYS_API_KEYS[k][0]: Input should be 'site'"),
     ],
 )
