@@ -8,6 +8,7 @@ are the shared declarations of :mod:`recsys.cli_options`.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -86,8 +87,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         Settings()  # fail here, in one line, rather than in every worker's traceback
     except SettingsError as exc:  # a value that is not even JSON (RECSYS_API_KEYS='{bad')
-        cause = f": {exc.__cause__}" if exc.__cause__ else ""
-        print(f"error: invalid settings: {exc}{cause}", file=sys.stderr)
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = f"RECSYS_{field.group(1).upper()}" if field else "a RECSYS_* setting"
+        cause = f" ({exc.__cause__})" if exc.__cause__ else ""
+        print(f"error: invalid settings: {name} is not valid JSON{cause}", file=sys.stderr)
         raise SystemExit(2) from None
     except ValidationError as exc:
         problems = "; ".join(_problem(e) for e in exc.errors())

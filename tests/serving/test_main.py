@@ -58,7 +58,7 @@ def test_invalid_settings_stop_before_serving() -> None:
 @pytest.mark.parametrize(
     ("name", "value", "expected"),
     [
-        ("RECSYS_API_KEYS", "{bad", "api_keys"),
+        ("RECSYS_API_KEYS", "{bad", "RECSYS_API_KEYS is not valid JSON"),
         ("RECSYS_REDIS_URL", "foo://x", "invalid Redis URL foo://x: the scheme must be one of"),
         ("RECSYS_REDIS_URL", "redis://127.0.0.1:abc", "Port could not be cast"),
         ("RECSYS_REDIS_URL", "redis+cluster://", "empty host"),
