@@ -350,6 +350,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 f"({r['why']})",
                 flush=True,
             )
+    if not shops:  # every shop asked for was skipped: nothing measured, nothing saved
+        reasons = "; ".join(f"{name}: {why}" for name, why in skipped.items())
+        raise SystemExit(f"error: no shop ran ({reasons}); set RECSYS_SHARED_DATA")
     if args.merge:
         shops, skipped = _merged(shops, skipped)
     text = markdown(shops, skipped, args.resamples)
