@@ -79,7 +79,8 @@ def ingest_rows(record: Mapping[str, Any], stream_id: str = "") -> list[dict[str
     base = {name: record.get(name) for name in _COPIED}
     base |= {
         EVENT_ID: record["event_id"],
-        C.QUANTITY: 1.0,
+        # units of each item (a partial return nets by quantity); 1 when not given
+        C.QUANTITY: float(record.get("quantity") or 1.0),
         "value": share,
         C.TIMESTAMP: _utc_naive(record.get("timestamp")),
         "received_at": _utc_naive(record.get("received_at")),

@@ -71,7 +71,8 @@ class Event(BaseModel):
 
     ``timestamp`` must carry a time zone (ISO 8601, ``...Z``); when absent, the time the
     service received the event is used. ``value`` is money (purchase or return amount, offer
-    value) in the shop's currency, >= 0. Errors: pydantic's ``ValidationError`` (see
+    value) in the shop's currency, >= 0; ``quantity`` the units of each item (> 0, default 1),
+    so returns net by quantity in training. Errors: pydantic's ``ValidationError`` (see
     :func:`validate_event` for the one-line reason).
     """
 
@@ -89,6 +90,8 @@ class Event(BaseModel):
     timestamp: AwareDatetime | None = None
     # Strict: a JSON number, never a string or a boolean read as one ("3" or true).
     value: StrictFloat | None = Field(None, ge=0, allow_inf_nan=False)
+    # Units of each item (purchases and returns: 24 bought, 2 returned keeps the item bought).
+    quantity: StrictFloat | None = Field(None, gt=0, le=1e9, allow_inf_nan=False)
     # What the answer was made of (on impressions; echoed by others at will).
     model_version: Label | None = None
     rung: Label | None = None

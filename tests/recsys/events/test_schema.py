@@ -179,3 +179,30 @@ def test_ingest_rows_split_items_and_value_and_train_vocabulary_knows_every_type
     assert set(EVENT_TYPES) <= set(weights)
     assert weights["impression"] == weights["offer_shown"] == weights["offer_redeemed"] == 0
     assert weights["click"] > 0
+
+
+def test_quantity_travels_to_the_export_so_a_partial_return_nets_by_units():
+    """Events posted through the API had no quantity: 24 bought and 2 returned trained as
+    returned whole. Now the export carries it and the item stays bought."""
+    from recsys.data.dataset import build_dataset
+
+    at = datetime(2024, 3, 1, 12, tzinfo=UTC)
+    bought = Event(
+        event_id="b", event_type="purchase", customer_id="c1", item_id="x", quantity=24
+    ).record(at)
+    back = Event(
+        event_id="r", event_type="return", customer_id="c1", item_id="x", quantity=2.0
+    ).record(datetime(2024, 3, 2, 12, tzinfo=UTC))
+    plain = Event(event_id="p", event_type="purchase", customer_id="c2", item_id="x").record(at)
+    frame = ingest_frame(ingest_rows(bought) + ingest_rows(back) + ingest_rows(plain))
+    assert frame["quantity"].tolist() == [24.0, 2.0, 1.0]
+    dataset = build_dataset(
+        frame[["customer_id", "item_id", "event_type", "timestamp", "quantity"]]
+    )
+    held = dataset.purchase_counts().toarray()
+    c1 = dataset.customers.to_internal(["c1"])[0]
+    assert held[c1, dataset.items.to_internal(["x"])[0]] == 1.0  # 22 kept
+    for bad in (0, -1, "3", True):
+        event = {"event_id": "e", "event_type": "purchase", "customer_id": "c", "item_id": "i"}
+        checked = validate_batch([event | {"quantity": bad}])
+        assert checked.rejected and "quantity" in checked.rejected[0].reason
