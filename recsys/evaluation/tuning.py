@@ -23,12 +23,12 @@ protocol's exclusions), and the blend is ranked over those. An item outside ever
 top 100 practically never reaches a blend's top 10; the shipped lists use the exact blend,
 normalised the same way (per customer, over the items that remain candidates).
 
-Last, a re-ranker of the ``include_purchased`` answer (:mod:`recsys.models.rerank`) is
-learnt on the ``all_purchases`` validation labels over the tuned blend's top
-:data:`~recsys.models.rerank.DEPTH` items, first on half the judged customers and checked on
-the other half: it ships (refitted on all of them) only when it beats the linear blend there,
-and is only tried where the ``all_purchases`` protocol applies on the validation window
-(enough re-buys to judge).
+Last, each answer may get a re-ranker (:mod:`recsys.models.rerank`): the ``include_purchased``
+answer's learnt on the ``all_purchases`` validation labels, the default answer's on the
+``new_items`` ones, each over the tuned blend's top :data:`~recsys.models.rerank.DEPTH` items
+for that answer, first on half the judged customers and checked on the other half. One ships
+(refitted on all of them) only when it beats the linear blend there, and is only tried where
+its protocol applies on the validation window and the blend has a buy-again part.
 """
 
 from __future__ import annotations
@@ -129,12 +129,18 @@ def _candidate_scores(
     return items, scores
 
 
+def _blend_total(scores: np.ndarray, weights: tuple[float, ...]) -> np.ndarray:
+    """The weighted blend's score at each candidate column (a component's ``-inf`` counts 0),
+    shape ``(n_customers, width)``: what the blend sums for the same items."""
+    w = np.asarray(weights, dtype=np.float32)[:, None, None]
+    return (w * np.where(np.isfinite(scores), scores, 0.0)).sum(axis=0)
+
+
 def _rank_positions(
     items: np.ndarray, scores: np.ndarray, weights: tuple[float, ...], k: int
 ) -> np.ndarray:
     """Top-``k`` positions in the candidate columns of the weighted blend (``-1`` = none)."""
-    w = np.asarray(weights, dtype=np.float32)[:, None, None]
-    total = (w * np.where(np.isfinite(scores), scores, 0.0)).sum(axis=0)
+    total = _blend_total(scores, weights)
     total[(items < 0) | ~np.isfinite(scores).any(axis=0)] = -np.inf
     pos, vals = topk(total, k)
     return np.where(np.isfinite(vals), pos, -1)
@@ -377,10 +383,8 @@ def _learn_rerank(
     normalised = {
         roles[r].name: np.take_along_axis(scores[names.index(r)], safe, axis=1) for r in kept
     }
-    # the blend's own score, as the blend computes it (-inf where nothing scored)
-    total = (
-        np.asarray(w, np.float32)[:, None, None] * np.where(np.isfinite(scores), scores, 0.0)
-    ).sum(axis=0)
+    # the blend's own score over the sum of its weights, as the blend computes it
+    total = _blend_total(scores, w)
     normalised[rerank.BLEND] = np.take_along_axis(total, safe, axis=1) / sum(w)
     x = rerank.features(fnames, repeat, normalised, judged.customers, cand)
     n, width = cand.shape
