@@ -20,7 +20,7 @@ import pandas as pd
 
 from recsys import columns as C
 from recsys.customers.segments import slug, summaries
-from recsys.data.returns import held
+from recsys.data.returns import held_in
 
 #: Sort orders of the member lists: name -> profile column (highest first).
 SORTS: Final = {"clv": "predicted_clv", "churn_risk": "churn_risk"}
@@ -63,18 +63,11 @@ def segment_manifest(frame: pd.DataFrame, params: dict[str, Any] | None = None) 
 
 def _kept(events: pd.DataFrame) -> pd.Series:
     """Per event row: whether its (customer, item) is still held after returns."""
-    kind = events[C.EVENT_TYPE].astype(str).to_numpy()
-    sign = np.where(kind == C.PURCHASE, 1.0, np.where(kind == C.RETURN, -1.0, 0.0))
-    qty = (
-        events[C.QUANTITY].fillna(1.0).to_numpy(dtype=np.float64)
-        if C.QUANTITY in events.columns
-        else np.ones(len(events))
-    )
     codes, _ = pd.factorize(
         events[C.CUSTOMER_ID].astype(str) + "\x00" + events[C.ITEM_ID].astype(str)
     )
     pair = codes.astype(np.int64)
-    h = held(pair, pd.to_datetime(events[C.TIMESTAMP]).to_numpy(), sign, qty)
+    h = held_in(events, pair)
     bought = np.zeros(int(pair.max()) + 1 if len(pair) else 0, dtype=bool)
     bought[h.pairs] = h.bought
     return pd.Series(bought[pair], index=events.index)

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from recsys import columns as C
 from recsys.config import MatrixConfig
 from recsys.data.ids import IdMap
-from recsys.data.returns import held
+from recsys.data.returns import held_in
 from recsys.errors import DataError
 
 CUSTOMER_IDX = "customer_idx"
@@ -85,18 +85,11 @@ class InteractionDataset:
 
     def _net_purchases(self, types: tuple[str, ...]) -> sp.csr_matrix:
         ev = self.events
-        kind = ev[C.EVENT_TYPE].astype(str).to_numpy()
-        sign = np.where(np.isin(kind, list(types)), 1.0, np.where(kind == C.RETURN, -1.0, 0.0))
-        qty = (
-            ev[C.QUANTITY].fillna(1.0).to_numpy(dtype=np.float64)
-            if C.QUANTITY in ev.columns
-            else np.ones(len(ev))
-        )
         shape = (self.n_customers, self.n_items)
         pair = ev[CUSTOMER_IDX].to_numpy(dtype=np.int64) * shape[1] + ev[ITEM_IDX].to_numpy(
             dtype=np.int64
         )
-        h = held(pair, ev[C.TIMESTAMP].to_numpy(), sign, qty)
+        h = held_in(ev, pair, types)
         net = np.where(h.bought, np.maximum(h.events, 1.0), 0.0)
         m = sp.csr_matrix(
             (net.astype(np.float32), (h.pairs // shape[1], h.pairs % shape[1])), shape=shape

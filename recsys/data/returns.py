@@ -13,10 +13,13 @@ The running balance is the Skorokhod reflection of the running sum at zero:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from recsys import columns as C
 
 
 @dataclass(frozen=True)
@@ -54,3 +57,18 @@ def held(pair: np.ndarray, when: np.ndarray, sign: np.ndarray, quantity: np.ndar
         last["units"].to_numpy(dtype=np.float64),
         last["events"].to_numpy(dtype=np.float64),
     )
+
+
+def held_in(events: pd.DataFrame, pair: np.ndarray, types: Iterable[str] = (C.PURCHASE,)) -> Held:
+    """:func:`held` over an events frame (``event_type``, ``timestamp`` and, when present,
+    ``quantity``; a missing quantity is 1): events of ``types`` buy, ``return`` events give
+    back. ``pair``: one int64 key per row of ``events`` (customer and item)."""
+    kind = events[C.EVENT_TYPE].astype(str).to_numpy()
+    sign = np.where(np.isin(kind, list(types)), 1.0, np.where(kind == C.RETURN, -1.0, 0.0))
+    quantity = (
+        events[C.QUANTITY].fillna(1.0).to_numpy(dtype=np.float64)
+        if C.QUANTITY in events.columns
+        else np.ones(len(events))
+    )
+    when = pd.to_datetime(events[C.TIMESTAMP]).to_numpy()
+    return held(pair, when, sign, quantity)
