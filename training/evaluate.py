@@ -29,7 +29,7 @@ from recsys.evaluation.candidates import Comparison, compare_candidates
 from recsys.manifest import Manifest, ProtocolFigures
 from recsys.models import make_model
 from recsys.store.bundle import write_bundle_tables
-from training.cutoff import read_cutoff
+from training.dates import read_cutoff
 from training.progress import Reporter
 
 #: Models compared when none are named: every baseline, every personalised family, and the

@@ -23,7 +23,7 @@ from recsys.customers.ingest import load_order_events
 from recsys.customers.segments import SEGMENT_COLUMNS, SegmentsResult, build_segments
 from recsys.data.catalogs import load_items
 from recsys.errors import DataError
-from training.cutoff import read_date
+from training.dates import read_date
 from training.progress import Reporter
 
 PARQUET_FILE: Final = "segments.parquet"

@@ -41,7 +41,7 @@ from recsys.models.base import Recommender
 from recsys.models.eligibility import servable_items
 from recsys.models.registry import is_model, model_names
 from recsys.store.bundle import write_bundle_tables
-from training.cutoff import read_cutoff
+from training.dates import read_cutoff
 from training.offers import REJECTS_FILE as OFFER_REJECTS_FILE
 from training.offers import offer_bundle_tables
 from training.progress import Reporter

@@ -163,7 +163,7 @@ def report_online(
 ) -> None:
     """Attributed outcomes per channel x rung x model version x arm, with 95% intervals."""
 
-    from training.cutoff import read_date
+    from training.dates import read_date
     from training.online_report import load_exported, online_report, summary, write_report
 
     start = read_date(since, "--since")

@@ -114,7 +114,7 @@ def report(
 
     from recsys.experiments.registry import get_experiment
     from recsys.store.connection import connect
-    from training.cutoff import read_date
+    from training.dates import read_date
     from training.experiment_report import experiment_report, write_experiment_report
     from training.online_report import load_exported
 
